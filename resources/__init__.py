@@ -1,0 +1,1 @@
+"""Data files shipped with the app (injected JavaScript, simulator pages, icons)."""

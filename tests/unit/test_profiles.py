@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wacrm_desktop.core.profiles import ProfileError, ProfileRegistry
+
+
+def test_add_rename_remove_and_order_persist(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.json"
+    reg = ProfileRegistry(path)
+    ana = reg.add("Ana")
+    bruno = reg.add("  Bruno   Silva ")
+    assert bruno.name == "Bruno Silva"
+    renamed = reg.rename(ana.id, "Ana Paula")
+    assert renamed.id == ana.id  # the id (storage folder) never changes with the name
+    reg.reorder([bruno.id, ana.id])
+    reg.set_open(ana.id, False)
+    again = ProfileRegistry(path)
+    assert [p.name for p in again.all()] == ["Bruno Silva", "Ana Paula"]
+    assert [p.name for p in again.open_profiles()] == ["Bruno Silva"]
+    again.remove(bruno.id)
+    assert [p.id for p in ProfileRegistry(path).all()] == [ana.id]
+
+
+def test_duplicate_and_empty_names_refused(tmp_path: Path) -> None:
+    reg = ProfileRegistry(tmp_path / "p.json")
+    reg.add("Ana")
+    with pytest.raises(ProfileError):
+        reg.add("ana")
+    with pytest.raises(ProfileError):
+        reg.add("   ")
+
+
+def test_ensure_reopens_and_creates(tmp_path: Path) -> None:
+    reg = ProfileRegistry(tmp_path / "p.json")
+    ana = reg.add("Ana")
+    reg.set_open(ana.id, False)
+    assert reg.ensure("ANA").is_open
+    assert reg.ensure("Bruno").name == "Bruno"
+
+
+def test_corrupt_file_gives_empty_registry(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text("{not json", encoding="utf-8")
+    assert ProfileRegistry(path).all() == []

@@ -1,0 +1,7 @@
+"""`python -m wacrm_desktop` runs the app."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,234 @@
+"""Composition root: the one place that builds adapters, services and the UI and wires them.
+
+Nothing else constructs an adapter; every other module receives what it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from .adapters.cache import make_cache
+from .adapters.cvcrm import CvCrmClient
+from .adapters.embedded_mongo import EmbeddedMongo
+from .adapters.mongo import MongoHistoryStore
+from .adapters.secrets import SecretStore
+from .core.profiles import Profile, ProfileRegistry
+from .core.settings import (
+    DEFAULT_WHATSAPP_URL,
+    Paths,
+    RuntimeConfig,
+    load_settings,
+)
+from .services.history import HistoryService, HistoryStatus
+from .services.leads import LeadService
+from .ui.main_window import MainWindow
+from .ui.profile_tab import ProfileTab
+from .ui.tasks import TaskRunner
+from .web.profiles import create_profile
+
+log = logging.getLogger("wacrm.app")
+
+DEMO_PROFILES = ("Ana", "Bruno")
+DEMO_CRM_EMAIL = "demo@wacrm.local"
+DEMO_CRM_TOKEN = "demo-token"  # the simulator's own credential, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line asked for."""
+
+    demo: bool = False
+    data_dir: Path | None = None
+    whatsapp_url: str | None = None
+    profiles: tuple[str, ...] = ()
+    debug: bool = False
+    quit_after_ms: int | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+class _StatusRelay(QObject):
+    """Carries history status from the writer thread to the UI thread."""
+
+    status = Signal(object)
+
+
+class EmbeddedMongoHolder:
+    """Starts the embedded SecantusDB lazily, off the UI thread, once."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._server = EmbeddedMongo(data_dir)
+        self._lock = threading.Lock()
+        self._started = False
+
+    def uri(self) -> str:
+        with self._lock:
+            if not self._started:
+                self._server.start()
+                self._started = True
+            return self._server.uri
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._started:
+                self._server.stop()
+                self._started = False
+
+
+class WacrmApp:
+    """Builds everything for one run; `start()` needs a QApplication, `shutdown()` undoes it."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        data_dir = options.data_dir
+        if data_dir is None and options.demo:
+            # The demo never touches the user's real profiles and history.
+            data_dir = Paths.resolve(None).data_dir / "demo"
+        self.paths = Paths.resolve(data_dir)
+        self.paths.ensure()
+        self.secrets = SecretStore()
+        self.config = RuntimeConfig.build(load_settings(self.paths.settings_file), options.env)
+        self.settings = self.config.settings
+        self.whatsapp_url = options.whatsapp_url or DEFAULT_WHATSAPP_URL
+        self._simulators: list[object] = []
+        self._crm_token_override: str | None = self.config.cvcrm_token_from_env
+        self.embedded: EmbeddedMongoHolder | None = None
+        self.window: MainWindow | None = None
+        self.history: HistoryService | None = None
+        self.tasks: TaskRunner | None = None
+
+    # -- building -------------------------------------------------------------------------------
+    def _start_demo_simulators(self) -> None:
+        from .simulators.cvcrm import CvCrmSimulator
+        from .simulators.whatsapp import WhatsAppSimulator
+
+        wa = WhatsAppSimulator()
+        wa.start()
+        crm = CvCrmSimulator(email=DEMO_CRM_EMAIL, token=DEMO_CRM_TOKEN)
+        crm.start()
+        self._simulators += [wa, crm]
+        if self.options.whatsapp_url is None:
+            self.whatsapp_url = wa.url + "?controls=1"
+        self.settings = replace(self.settings, cvcrm_base_url=crm.url, cvcrm_email=DEMO_CRM_EMAIL)
+        self._crm_token_override = DEMO_CRM_TOKEN
+        log.info("demo: WhatsApp simulator at %s, CV CRM simulator at %s", wa.url, crm.url)
+
+    def _mongodb_uri(self) -> str:
+        uri = self.config.mongodb_uri or self.secrets.mongodb_uri()
+        if uri:
+            return uri
+        if self.embedded is None:
+            self.embedded = EmbeddedMongoHolder(self.paths.embedded_db_dir)
+        return self.embedded.uri()
+
+    def _store_factory(self) -> MongoHistoryStore:
+        """Called by the history writer thread (never the UI thread); may block on startup."""
+        store = MongoHistoryStore(self._mongodb_uri(), self.settings.mongodb_db)
+        store.connect()
+        return store
+
+    def _crm_client(self) -> CvCrmClient | None:
+        """Called from worker threads: reading the keyring may block on D-Bus."""
+        url = self.settings.cvcrm_url
+        email = self.settings.cvcrm_email
+        if not url or not email:
+            return None
+        token = self._crm_token_override or self.secrets.cvcrm_token(email)
+        if not token:
+            return None
+        return CvCrmClient(url, email, token)
+
+    def start(self) -> MainWindow:
+        if self.options.demo:
+            self._start_demo_simulators()
+        redis_url = self.config.redis_url  # keyring lookup happens in _redis_url_late if needed
+        cache = make_cache(redis_url, namespace=f"wacrm:{self.settings.mongodb_db}")
+        relay = _StatusRelay()
+        self._status_relay = relay
+        self.history = HistoryService(
+            self._store_factory,
+            cache,
+            self.paths.journal_dir(),
+            recent_limit=self.settings.recent_messages_limit,
+            on_status=relay.status.emit,
+        )
+        self.history.start()
+        self.leads = LeadService(
+            self._crm_client, cache, ttl_seconds=self.settings.lead_cache_ttl_seconds
+        )
+        self.tasks = TaskRunner()
+        self.registry = ProfileRegistry(self.paths.profiles_file)
+        wanted = list(self.options.profiles)
+        if self.options.demo and not wanted and not self.registry.all():
+            wanted = list(DEMO_PROFILES)
+        for name in wanted:
+            self.registry.ensure(name)
+
+        title = "WACRM Desktop — demonstração" if self.options.demo else "WACRM Desktop"
+        self.window = MainWindow(
+            self.registry,
+            self._make_tab,
+            title=title,
+            on_remove_profile=self._forget_profile_storage,
+        )
+        relay.status.connect(self._on_history_status)
+        self.window.closing.connect(self.shutdown)
+        if self.options.quit_after_ms is not None:
+            QTimer.singleShot(self.options.quit_after_ms, self.window.close)
+        return self.window
+
+    def _make_tab(self, profile: Profile) -> ProfileTab:
+        assert self.history is not None and self.tasks is not None
+        return ProfileTab(
+            profile,
+            lambda p: create_profile(
+                p.id, self.paths.profile_storage(p.id), self.paths.profile_cache(p.id)
+            ),
+            home_url=self.whatsapp_url,
+            history=self.history,
+            leads=self.leads,
+            tasks=self.tasks,
+            capture_status_and_newsletters=self.settings.capture_status_and_newsletters,
+        )
+
+    def _on_history_status(self, status: HistoryStatus) -> None:
+        if self.window is not None:
+            self.window.show_history_status(status)
+
+    def _forget_profile_storage(self, profile: Profile) -> None:
+        """Delete the removed profile's WhatsApp session once Chromium let go of its files."""
+
+        def _rm() -> None:
+            for path in (
+                self.paths.profile_storage(profile.id).parent,
+                self.paths.profile_cache(profile.id),
+            ):
+                shutil.rmtree(path, ignore_errors=True)
+
+        QTimer.singleShot(1500, _rm)
+
+    # -- teardown -------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Idempotent: tabs (pages before profiles), then the writer drains, then servers."""
+        if self.window is not None:
+            for tab in self.window.profile_tabs():
+                tab.shutdown()
+        if self.tasks is not None:
+            self.tasks.shutdown()
+        if self.history is not None:
+            self.history.stop(timeout=10.0)
+            self.history = None
+        if self.embedded is not None:
+            self.embedded.stop()
+        for sim in self._simulators:
+            stop = getattr(sim, "stop", None)
+            if callable(stop):
+                stop()
+        self._simulators.clear()

@@ -1,0 +1,273 @@
+"""Validation of payloads coming from the injected JavaScript.
+
+The page is untrusted input: a WhatsApp update, a bug in our script or a hostile page script can
+send anything. Each payload is checked here (schema, types, sizes) and turned into a typed event;
+anything else raises `PayloadError`, which the caller logs and drops.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .events import (
+    LOGIN_STATES,
+    AckEvent,
+    ActiveChatEvent,
+    BridgeEvent,
+    HealthEvent,
+    LogEvent,
+    MessageEvent,
+    StateEvent,
+)
+
+MAX_PAYLOAD_CHARS = 256 * 1024
+MAX_TEXT_CHARS = 64 * 1024
+MAX_ID_CHARS = 256
+MAX_WID_CHARS = 128
+MAX_NAME_CHARS = 512
+PROTOCOL_VERSION = 1
+
+_WID_RE = re.compile(
+    r"^[0-9A-Za-z._:\-]{1,96}@(c\.us|s\.whatsapp\.net|lid|g\.us|broadcast|newsletter)$"
+)
+_MSG_ID_RE = re.compile(r"^(true|false)_[^_\s]+@[a-z.]+_[0-9A-Za-z\-]{1,128}(_[^_\s]+@[a-z.]+)?$")
+_PHONE_RE = re.compile(r"^[1-9][0-9]{7,14}$")
+_TYPE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_MEDIA_KEYS = {
+    "mimetype": str,
+    "filename": str,
+    "size": int,
+    "duration": int,
+    "width": int,
+    "height": int,
+    "is_view_once": bool,
+    "is_gif": bool,
+}
+
+
+class PayloadError(ValueError):
+    """The payload is malformed; the message says which rule it broke (never its content)."""
+
+
+def _check_token(got: object, expected: str) -> None:
+    if not isinstance(got, str) or not hmac.compare_digest(got.encode(), expected.encode()):
+        raise PayloadError("token missing or wrong")
+
+
+def _str(d: Mapping[str, Any], key: str, *, max_len: int, required: bool = False) -> str | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise PayloadError(f"{key}: required")
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{key}: expected string, got {type(value).__name__}")
+    if len(value) > max_len:
+        raise PayloadError(f"{key}: longer than {max_len}")
+    return value
+
+
+def _bool(d: Mapping[str, Any], key: str, *, default: bool | None = None) -> bool:
+    value = d.get(key, default)
+    if not isinstance(value, bool):
+        raise PayloadError(f"{key}: expected boolean")
+    return value
+
+
+def _int(d: Mapping[str, Any], key: str, *, lo: int, hi: int, required: bool = False) -> int | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise PayloadError(f"{key}: required")
+        return None
+    # bool is an int subclass in Python; a JSON true is not a number here.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(f"{key}: expected integer")
+    if not lo <= value <= hi:
+        raise PayloadError(f"{key}: out of range")
+    return value
+
+
+def _wid(d: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = _str(d, key, max_len=MAX_WID_CHARS, required=required)
+    if value is not None and not _WID_RE.match(value):
+        raise PayloadError(f"{key}: not a WhatsApp id")
+    return value
+
+
+def _phone(d: Mapping[str, Any], key: str) -> str | None:
+    value = _str(d, key, max_len=16)
+    if value is not None and not _PHONE_RE.match(value):
+        raise PayloadError(f"{key}: not E.164 digits")
+    return value
+
+
+def _text(d: Mapping[str, Any], key: str) -> tuple[str | None, bool]:
+    """Body/caption up to 64 KiB; longer ones are cut and flagged, never rejected."""
+    value = d.get(key)
+    if value is None:
+        return None, False
+    if not isinstance(value, str):
+        raise PayloadError(f"{key}: expected string")
+    # Lone surrogates (a truncated emoji from JS UTF-16) cannot be encoded to UTF-8 for storage.
+    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if len(value) > MAX_TEXT_CHARS:
+        return value[:MAX_TEXT_CHARS], True
+    return value, False
+
+
+def _reject_unknown(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise PayloadError(f"{where}: unknown fields {sorted(unknown)[:5]}")
+
+
+_MESSAGE_FIELDS = {
+    "id", "chat_id", "from_me", "type", "t", "body", "caption", "author", "sender", "notify_name",
+    "ack", "is_new", "is_group", "chat_name", "chat_phone", "quoted_id", "media",
+}  # fmt: skip
+
+
+def _message(d: Mapping[str, Any]) -> MessageEvent:
+    _reject_unknown(d, _MESSAGE_FIELDS, "message")
+    msg_id = _str(d, "id", max_len=MAX_ID_CHARS, required=True)
+    assert msg_id is not None
+    if not _MSG_ID_RE.match(msg_id):
+        raise PayloadError("id: not a serialized message id")
+    chat_id = _wid(d, "chat_id", required=True)
+    assert chat_id is not None
+    msg_type = _str(d, "type", max_len=40, required=True)
+    assert msg_type is not None
+    if not _TYPE_RE.match(msg_type):
+        raise PayloadError("type: invalid")
+    t = _int(d, "t", lo=0, hi=2**40, required=True)
+    assert t is not None
+    body, body_cut = _text(d, "body")
+    caption, caption_cut = _text(d, "caption")
+    media = d.get("media")
+    if media is not None:
+        if not isinstance(media, dict):
+            raise PayloadError("media: expected object")
+        _reject_unknown(media, set(_MEDIA_KEYS), "media")
+        for key, kind in _MEDIA_KEYS.items():
+            value = media.get(key)
+            if value is None:
+                continue
+            if kind is int:
+                _int(media, key, lo=0, hi=2**53)
+            elif kind is bool:
+                _bool(media, key)
+            else:
+                _str(media, key, max_len=MAX_NAME_CHARS)
+    return MessageEvent(
+        id=msg_id,
+        chat_id=chat_id,
+        from_me=_bool(d, "from_me"),
+        type=msg_type,
+        t=t,
+        body=body,
+        caption=caption,
+        author=_wid(d, "author"),
+        sender=_wid(d, "sender"),
+        notify_name=_str(d, "notify_name", max_len=MAX_NAME_CHARS),
+        ack=_int(d, "ack", lo=-1, hi=4),
+        is_new=_bool(d, "is_new", default=True),
+        is_group=_bool(d, "is_group", default=False),
+        chat_name=_str(d, "chat_name", max_len=MAX_NAME_CHARS),
+        chat_phone=_phone(d, "chat_phone"),
+        quoted_id=_str(d, "quoted_id", max_len=MAX_ID_CHARS),
+        media=dict(media) if media else None,
+        truncated=body_cut or caption_cut,
+    )
+
+
+def _ack(d: Mapping[str, Any]) -> AckEvent:
+    _reject_unknown(d, {"id", "ack"}, "ack")
+    msg_id = _str(d, "id", max_len=MAX_ID_CHARS, required=True)
+    assert msg_id is not None
+    if not _MSG_ID_RE.match(msg_id):
+        raise PayloadError("id: not a serialized message id")
+    ack = _int(d, "ack", lo=-1, hi=4, required=True)
+    assert ack is not None
+    return AckEvent(id=msg_id, ack=ack)
+
+
+def _active_chat(d: Mapping[str, Any]) -> ActiveChatEvent:
+    _reject_unknown(d, {"chat_id", "name", "phone", "is_group"}, "active_chat")
+    return ActiveChatEvent(
+        chat_id=_wid(d, "chat_id"),
+        name=_str(d, "name", max_len=MAX_NAME_CHARS),
+        phone=_phone(d, "phone"),
+        is_group=_bool(d, "is_group", default=False),
+    )
+
+
+def _state(d: Mapping[str, Any]) -> StateEvent:
+    _reject_unknown(d, {"state", "detail"}, "state")
+    state = _str(d, "state", max_len=32, required=True)
+    if state not in LOGIN_STATES:
+        raise PayloadError("state: unknown value")
+    return StateEvent(state=state, detail=_str(d, "detail", max_len=MAX_NAME_CHARS))  # type: ignore[arg-type]
+
+
+def _health(d: Mapping[str, Any]) -> HealthEvent:
+    _reject_unknown(d, {"ok", "version", "missing"}, "health")
+    missing = d.get("missing", [])
+    if not isinstance(missing, list) or len(missing) > 100:
+        raise PayloadError("missing: expected a short list")
+    for item in missing:
+        if not isinstance(item, str) or len(item) > 200:
+            raise PayloadError("missing: expected strings")
+    return HealthEvent(
+        ok=_bool(d, "ok"), version=_str(d, "version", max_len=64), missing=tuple(missing)
+    )
+
+
+def _log(d: Mapping[str, Any]) -> LogEvent:
+    _reject_unknown(d, {"level", "message"}, "log")
+    level = _str(d, "level", max_len=10, required=True)
+    if level not in _LOG_LEVELS:
+        raise PayloadError("level: unknown")
+    message = _str(d, "message", max_len=4096, required=True)
+    assert message is not None
+    return LogEvent(level=level, message=message)  # type: ignore[arg-type]
+
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], BridgeEvent]] = {
+    "message": _message,
+    "ack": _ack,
+    "active_chat": _active_chat,
+    "state": _state,
+    "health": _health,
+    "log": _log,
+}
+
+
+def parse_payload(raw: object, token: str) -> BridgeEvent:
+    """Validate one envelope string from the page and return its typed event."""
+    if not isinstance(raw, str):
+        raise PayloadError("payload is not a string")
+    if len(raw) > MAX_PAYLOAD_CHARS:
+        raise PayloadError(f"payload larger than {MAX_PAYLOAD_CHARS} characters")
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError("payload is not JSON") from exc
+    if not isinstance(envelope, dict):
+        raise PayloadError("payload is not an object")
+    _check_token(envelope.get("token"), token)
+    if envelope.get("v") != PROTOCOL_VERSION:
+        raise PayloadError("unsupported protocol version")
+    kind = envelope.get("kind")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise PayloadError("unknown event kind")
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise PayloadError("data is not an object")
+    return parser(data)

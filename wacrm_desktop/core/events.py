@@ -1,0 +1,102 @@
+"""Typed events that the bridge hands to the services, after validation.
+
+Everything coming from the page is untrusted; only `core.bridge_schema` builds these objects,
+so the rest of the app never sees raw JSON from JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+LoginState = Literal["loading", "qr", "connecting", "connected", "phone_offline", "logged_out"]
+LOGIN_STATES: tuple[LoginState, ...] = (
+    "loading",
+    "qr",
+    "connecting",
+    "connected",
+    "phone_offline",
+    "logged_out",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """One WhatsApp message as captured (new, or loaded by backfill)."""
+
+    id: str
+    chat_id: str
+    from_me: bool
+    type: str
+    t: int
+    body: str | None = None
+    caption: str | None = None
+    author: str | None = None
+    sender: str | None = None
+    notify_name: str | None = None
+    ack: int | None = None
+    is_new: bool = True
+    is_group: bool = False
+    chat_name: str | None = None
+    chat_phone: str | None = None
+    quoted_id: str | None = None
+    media: dict[str, Any] | None = None
+    truncated: bool = False
+
+    def to_document(self) -> dict[str, Any]:
+        """Plain dict for the journal and the stores (no None values)."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AckEvent:
+    """Delivery/read state change of a message (−1 error … 4 played)."""
+
+    id: str
+    ack: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveChatEvent:
+    """The open chat changed; chat_id None means no chat is open."""
+
+    chat_id: str | None
+    name: str | None = None
+    phone: str | None = None
+    is_group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    """Login/connection state of one tab."""
+
+    state: LoginState
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    """What the bridge found (or missed) in this WhatsApp Web build."""
+
+    ok: bool
+    version: str | None = None
+    missing: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """A log line from the injected script."""
+
+    level: Literal["debug", "info", "warning", "error"]
+    message: str
+
+
+BridgeEvent = MessageEvent | AckEvent | ActiveChatEvent | StateEvent | HealthEvent | LogEvent
+
+# Events that change the stored history and therefore go through the journal.
+HISTORY_EVENTS = (MessageEvent, AckEvent)

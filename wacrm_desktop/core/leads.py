@@ -1,0 +1,353 @@
+"""CV CRM leads as the app sees them, and the errors a lead source can raise.
+
+`Lead.from_api` reads one item of `GET /api/v1/comercial/leads` → `leads[]` (see
+/work/shared/cvcrm-api.md §5). The API is loosely typed in practice: ids arrive as ints or
+strings, nested objects (`situacao`, `corretor`, `imobiliaria`, `gestor`) may be null, lists
+may be missing. Parsing is therefore lenient: anything unusable becomes None/empty, and only a
+lead without a usable id is refused.
+
+The errors live here (not in the HTTP adapter) so that services can catch them while
+importing nothing but `core/`; `adapters.cvcrm` re-exports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CARD_VERSION",
+    "CrmAuthError",
+    "CrmBadResponse",
+    "CrmError",
+    "CrmNotConfigured",
+    "CrmRejected",
+    "CrmRouteNotAllowed",
+    "CrmUnavailable",
+    "Lead",
+    "Situation",
+]
+
+CARD_VERSION = 1
+
+
+# --------------------------------------------------------------------------- lenient readers
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty stripped string, or None (numbers become their decimal text)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _int(value: Any) -> int | None:
+    """An int from 42, "42", "42.0" or "72,5" (truncated); None when not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value and abs(value) != float("inf") else None
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        try:
+            return int(float(text)) if text else None
+        except ValueError:
+            return None
+    return None
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """Nested objects may be null, missing or (rarely) an empty list: always get a mapping."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _names(value: Any, keys: tuple[str, ...] = ("nome",)) -> tuple[str, ...]:
+    """Names from a list of objects/strings, a single object or a comma-separated string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, Mapping):
+        items = [value]
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return ()
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            name = next((_text(item.get(k)) for k in keys if _text(item.get(k))), None)
+        else:
+            name = _text(item)
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _nested(d: Mapping[str, Any], key: str, field: str) -> str | None:
+    """`d[key][field]`; a plain string `d[key]` counts as its name (CVDW rows are flat)."""
+    raw = d.get(key)
+    if isinstance(raw, Mapping):
+        return _text(raw.get(field))
+    if field == "nome" and isinstance(raw, str):
+        return _text(raw)
+    return None
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """The lead card shown beside a chat; strings are kept as CV CRM sent them.
+
+    Dates are "YYYY-MM-DD HH:MM:SS" in Brasília time without offset (notes §1), kept as text
+    because the card only displays them and they sort correctly as strings.
+    """
+
+    id: int
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    situation_id: int | None = None
+    situation_name: str | None = None
+    broker_name: str | None = None
+    broker_email: str | None = None
+    agency_name: str | None = None
+    manager_name: str | None = None
+    developments: tuple[str, ...] = ()
+    origin: str | None = None
+    media: str | None = None
+    created_at: str | None = None
+    last_conversion_at: str | None = None
+    score: int | None = None
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> Lead:
+        """Parse one `leads[]` item; raises ValueError only when it has no usable id."""
+        if not isinstance(d, Mapping):
+            raise ValueError("lead item is not an object")
+        lead_id = _int(d.get("idlead", d.get("id")))
+        if lead_id is None:
+            raise ValueError("lead item has no idlead")
+        situacao = d.get("situacao")
+        situation_id = _int(_obj(situacao).get("id", _obj(situacao).get("idsituacao")))
+        if situation_id is None:
+            situation_id = _int(d.get("idsituacao"))
+        media = _text(d.get("midia_principal"))
+        if media is None:
+            media = next(iter(_names(d.get("midias"), ("nome", "midia"))), None)
+        # [UNCERTAIN] notes §5: `celular` never appeared on a lead, only `telefone`; read it
+        # only as a fallback.
+        phone = _text(d.get("telefone")) or _text(d.get("celular"))
+        return cls(
+            id=lead_id,
+            name=_text(d.get("nome")) or "Sem nome",
+            email=_text(d.get("email")),
+            phone=phone,
+            situation_id=situation_id,
+            situation_name=_nested(d, "situacao", "nome"),
+            broker_name=_nested(d, "corretor", "nome"),
+            broker_email=_nested(d, "corretor", "email"),
+            agency_name=_nested(d, "imobiliaria", "nome")
+            or _nested(d, "imobiliaria", "nome_fantasia"),
+            manager_name=_nested(d, "gestor", "nome"),
+            developments=_names(d.get("empreendimento")),
+            origin=_text(d.get("origem")),
+            media=media,
+            created_at=_text(d.get("data_cad")),
+            last_conversion_at=_text(d.get("ultima_data_conversao")),
+            score=_int(d.get("score")),
+            tags=_names(d.get("tags"), ("nome", "tag")),
+        )
+
+    def to_card(self) -> dict[str, Any]:
+        """JSON-safe dict for the cache (tuples become lists; versioned for later changes)."""
+        return {
+            "v": CARD_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "situation_id": self.situation_id,
+            "situation_name": self.situation_name,
+            "broker_name": self.broker_name,
+            "broker_email": self.broker_email,
+            "agency_name": self.agency_name,
+            "manager_name": self.manager_name,
+            "developments": list(self.developments),
+            "origin": self.origin,
+            "media": self.media,
+            "created_at": self.created_at,
+            "last_conversion_at": self.last_conversion_at,
+            "score": self.score,
+            "tags": list(self.tags),
+        }
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Lead:
+        """Inverse of `to_card`; raises ValueError for a card of another version or shape,
+        so a cache written by another app version is treated as a miss."""
+        if not isinstance(card, Mapping) or card.get("v") != CARD_VERSION:
+            raise ValueError("not a lead card of this version")
+        lead_id = _int(card.get("id"))
+        if lead_id is None:
+            raise ValueError("lead card has no id")
+        return cls(
+            id=lead_id,
+            name=_text(card.get("name")) or "Sem nome",
+            email=_text(card.get("email")),
+            phone=_text(card.get("phone")),
+            situation_id=_int(card.get("situation_id")),
+            situation_name=_text(card.get("situation_name")),
+            broker_name=_text(card.get("broker_name")),
+            broker_email=_text(card.get("broker_email")),
+            agency_name=_text(card.get("agency_name")),
+            manager_name=_text(card.get("manager_name")),
+            developments=_names(card.get("developments")),
+            origin=_text(card.get("origin")),
+            media=_text(card.get("media")),
+            created_at=_text(card.get("created_at")),
+            last_conversion_at=_text(card.get("last_conversion_at")),
+            score=_int(card.get("score")),
+            tags=_names(card.get("tags")),
+        )
+
+
+def _flag(value: Any) -> bool:
+    """CV CRM flags are 'S'/'N'; accept booleans and 1/0 too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    return isinstance(value, str) and value.strip().upper() in {"S", "SIM", "TRUE", "1"}
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """One step of the tenant's lead workflow (`GET /api/v1/cv/workflow/leads`).
+
+    The catalog is tenant-specific, so ids are never hard-coded (notes §4).
+    """
+
+    id: int
+    name: str
+    order: int | None = None
+    color: str | None = None
+    is_start: bool = False
+    is_cancelled: bool = False
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> Situation:
+        """Parse one catalog item; raises ValueError when it has no usable id."""
+        if not isinstance(d, Mapping):
+            raise ValueError("situation item is not an object")
+        situation_id = _int(d.get("idsituacao", d.get("id")))
+        if situation_id is None:
+            raise ValueError("situation item has no idsituacao")
+        flags = _obj(d.get("flags"))
+        return cls(
+            id=situation_id,
+            name=_text(d.get("nome")) or f"Situação {situation_id}",
+            order=_int(d.get("ordem")),
+            color=_text(d.get("cor")),
+            is_start=_flag(flags.get("inicio")),
+            is_cancelled=_flag(flags.get("cancelada")),
+        )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class CrmError(Exception):
+    """Base of every CV CRM failure; `message` is pt-BR text for the user.
+
+    `detail` is a technical English note for logs; it never holds the token or a full phone.
+    """
+
+    default_message = "Erro ao falar com o CV CRM."
+
+    def __init__(
+        self, message: str | None = None, *, status: int | None = None, detail: str = ""
+    ) -> None:
+        self.message = message or self.default_message
+        self.status = status
+        self.detail = detail
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CrmNotConfigured(CrmError):
+    """Address, e-mail or token missing (or unusable): the user must open the settings."""
+
+    default_message = "CV CRM não configurado: informe endereço, e-mail e token nas preferências."
+
+
+class CrmAuthError(CrmError):
+    """401/403: the e-mail/token pair was refused."""
+
+    default_message = "O CV CRM recusou o e-mail ou o token; confira-os nas preferências."
+
+
+class CrmRouteNotAllowed(CrmError):
+    """405: the route does not exist or the token's interface does not cover it."""
+
+    default_message = (
+        "O CV CRM recusou esta consulta (HTTP 405): o token não tem a interface para esta rota. "
+        "Gere um token com a interface Lead."
+    )
+
+
+class CrmRejected(CrmError):
+    """The CRM understood the request and refused it (`sucesso:false`, 400 and other 4xx)."""
+
+    default_message = "O CV CRM recusou a operação."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        detail: str = "",
+        mensagem: str | None = None,
+        codigo: Any = None,
+    ) -> None:
+        self.mensagem = mensagem
+        self.codigo = codigo
+        if message is None and mensagem:
+            message = f"O CV CRM recusou a operação: {mensagem}"
+        super().__init__(message, status=status, detail=detail)
+
+
+class CrmUnavailable(CrmError):
+    """Timeout, connection failure, 5xx or 429 after the retries: try again later."""
+
+    default_message = "CV CRM indisponível no momento; tente novamente em instantes."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        detail: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status, detail=detail)
+
+
+class CrmBadResponse(CrmError):
+    """The answer was not JSON or not the expected shape (maintenance page, wrong address)."""
+
+    default_message = "Resposta inesperada do CV CRM; confira o endereço configurado."

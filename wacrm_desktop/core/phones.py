@@ -1,0 +1,248 @@
+"""Phone numbers: normalising WhatsApp ids and typed numbers, and matching them to CV CRM leads.
+
+Brazilian specifics drive most of this module:
+
+* a number is ``+55`` + DDD (2 digits) + subscriber (8 digits for landlines, 9 for mobiles);
+* mobiles gained a leading ``9`` ("nono dígito") between 2012 and 2016, but WhatsApp still
+  keeps many accounts under the old 8-digit id (``551190010002@c.us``) while the CRM stores
+  ``+5511990010002``. So a person is identified by country + DDD + the last 8 digits.
+
+A ``@lid`` id is an opaque WhatsApp "linked id": its digits are NOT a phone number and must
+never be used as one, so every function here returns "no phone" for it.
+
+Normalised numbers are E.164 digits without the ``+`` (``"5511990010001"``), the same form as
+``chat_phone`` on bridge events.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+__all__ = [
+    "VALID_DDDS",
+    "br_match_key",
+    "mask",
+    "ninth_digit_variants",
+    "normalize",
+    "same_person",
+    "search_fragment",
+]
+
+BR_COUNTRY_CODE = 55
+
+# Area codes in use in Brazil (Anatel). Used to refuse digit strings that only look like a
+# Brazilian number, e.g. a foreign number typed without "+".
+# fmt: off
+VALID_DDDS: frozenset[str] = frozenset(
+    str(ddd)
+    for ddd in (
+        *range(11, 20), 21, 22, 24, 27, 28, 31, 32, 33, 34, 35, 37, 38, *range(41, 50),
+        51, 53, 54, 55, *range(61, 70), 71, 73, 74, 75, 77, 79, *range(81, 90), *range(91, 100),
+    )
+)
+# fmt: on
+
+# WhatsApp servers whose user part is a phone number; every other server ("lid", "g.us",
+# "broadcast", "newsletter") names something that is not a phone.
+_PHONE_SERVERS = frozenset({"c.us", "s.whatsapp.net"})
+# Characters a typed phone may contain. Letters are refused so that names never reach
+# phonenumbers, which would read "1-800-FLOWERS"-style vanity letters as digits.
+_TYPED_PHONE_RE = re.compile(r"^\+?[0-9\s().\-/]{4,40}$")
+_DIGITS_RE = re.compile(r"\d")
+_WID_RE = re.compile(r"^(?P<user>[^@]*)@(?P<server>[A-Za-z0-9.\-]+)$")
+
+
+def _br_national_ok(national: str) -> bool:
+    """Plausible Brazilian national number: valid DDD + landline, old mobile or 9-digit mobile.
+
+    Deliberately looser than phonenumbers.is_valid_number, which rejects the 8-digit mobile
+    spelling that WhatsApp still uses for older accounts.
+    """
+    if not national.isdigit() or national[:2] not in VALID_DDDS:
+        return False
+    subscriber = national[2:]
+    if len(subscriber) == 9:
+        return subscriber[0] == "9"
+    if len(subscriber) == 8:
+        return subscriber[0] in "23456789"  # 2-5 landline, 6-9 mobile without the ninth digit
+    return False
+
+
+def _from_parsed(number: phonenumbers.PhoneNumber) -> str | None:
+    """E.164 digits of a parsed number, or None when it cannot be a personal phone."""
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == BR_COUNTRY_CODE:
+        return f"{BR_COUNTRY_CODE}{national}" if _br_national_ok(national) else None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return f"{number.country_code}{national}"
+
+
+def _parse(text: str, region: str | None) -> str | None:
+    try:
+        return _from_parsed(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _normalize_digits(digits: str, region: str) -> str | None:
+    """Bare digits are ambiguous; resolve them the way a Brazilian user means them.
+
+    * 12–13 digits starting with 55: Brazil with country code (our own output form).
+    * otherwise try the default region first (a typed "11990010002"), then international
+      (the E.164 digits of a foreign number).
+
+    Known limit: a foreign E.164 number of 10–11 digits that also reads as a plausible
+    Brazilian DDD + number (e.g. Peru +51 9…) is taken as Brazilian. Pass such numbers with
+    "+" or as a WhatsApp id, which are never ambiguous.
+    """
+    if digits.startswith("55") and len(digits) in (12, 13) and region.upper() == "BR":
+        found = _parse("+" + digits, None)
+        if found is not None:
+            return found
+    return _parse(digits, region) or _parse("+" + digits, None)
+
+
+def normalize(raw: str | None, region: str = "BR") -> str | None:
+    """E.164 digits without "+" for a WhatsApp id or a typed number; None if it is no phone.
+
+    Accepts "5511990010001@c.us" (device suffixes like ":12@s.whatsapp.net" too),
+    "+55 (11) 99001-0001", "(11) 99001-0001", "11990010001", "011 99001-0001" and numbers
+    with or without the mobile ninth digit (kept as given: the WhatsApp id is the identity,
+    ninth-digit tolerance lives in `same_person`). "@lid", group, broadcast and newsletter
+    ids return None: their digits are not phone numbers.
+    """
+    if not raw or not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if "@" in text:
+        match = _WID_RE.match(text)
+        if match is None or match.group("server").lower() not in _PHONE_SERVERS:
+            return None
+        user = match.group("user").split(":", 1)[0]  # drop a multi-device suffix
+        if not user.isdigit():
+            return None
+        return _parse("+" + user, None)
+    if text.lower().startswith("tel:"):
+        text = text[4:].strip()
+    if not _TYPED_PHONE_RE.match(text):
+        return None
+    if text.startswith("+"):
+        return _parse(text, None)
+    digits = "".join(_DIGITS_RE.findall(text))
+    if not digits:
+        return None
+    if digits.startswith("0"):
+        # Trunk prefix (and carrier code) of a national number: phonenumbers strips them.
+        return _parse(digits, region)
+    return _normalize_digits(digits, region)
+
+
+def _split(e164_digits: str) -> tuple[int, str] | None:
+    """(country code, national significant number) of normalised digits."""
+    digits = normalize(e164_digits)
+    if not digits:
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number.country_code, phonenumbers.national_significant_number(number)
+
+
+def br_match_key(e164_digits: str) -> tuple[str, str] | None:
+    """(DDD, last 8 digits) of a Brazilian number: equal keys mean the same line.
+
+    None for foreign numbers and for anything that is not a Brazilian phone.
+    """
+    parts = _split(e164_digits) if e164_digits else None
+    if parts is None or parts[0] != BR_COUNTRY_CODE or not _br_national_ok(parts[1]):
+        return None
+    return parts[1][:2], parts[1][-8:]
+
+
+def ninth_digit_variants(digits: str) -> set[str]:
+    """Every spelling of the same Brazilian mobile (with and without the ninth digit).
+
+    Includes the number itself; landlines and foreign numbers give a one-element set,
+    anything that is not a phone gives an empty set.
+    """
+    normalized = normalize(digits) if digits else None
+    if normalized is None:
+        return set()
+    key = br_match_key(normalized)
+    if key is None:
+        return {normalized}
+    ddd, last8 = key
+    if len(normalized) == 13 or last8[0] in "6789":
+        spellings = {f"55{ddd}{last8}", f"55{ddd}9{last8}"}
+        # Drop a spelling that is not a Brazilian number at all ("9 1234-5678" without its 9).
+        return {s for s in spellings if normalize(s) == s} | {normalized}
+    return {normalized}
+
+
+def search_fragment(digits: str) -> str:
+    """The value for CV CRM's `telefone` filter, which matches leads whose phone CONTAINS it.
+
+    Brazil: the last 8 digits. "DDD + last 8" would not work: the CRM stores
+    "+5511990010002", and "1190010002" (the WhatsApp spelling without the ninth digit) is not
+    a substring of it, because the 9 sits between the DDD and the last 8. The last 8 digits
+    are a substring of both spellings. The search then also returns people from other DDDs,
+    so every hit must be re-checked with `same_person`.
+
+    Foreign numbers: the national significant number (no ninth-digit rule abroad).
+    Raises ValueError when `digits` is not a phone number.
+    """
+    parts = _split(digits) if digits else None
+    if parts is None:
+        raise ValueError("not a phone number")
+    country, national = parts
+    if country == BR_COUNTRY_CODE:
+        return national[-8:]
+    return national
+
+
+def same_person(a: str | None, b: str | None) -> bool:
+    """True when two numbers are the same line, tolerating the Brazilian ninth digit.
+
+    Brazil: same DDD and same last 8 digits. Elsewhere: the same full number.
+    Either side may be any form `normalize` accepts (the CRM's "+55…", a WhatsApp id).
+    """
+    if not a or not b:
+        return False
+    na, nb = normalize(a), normalize(b)
+    if na is None or nb is None:
+        return False
+    ka, kb = br_match_key(na), br_match_key(nb)
+    if ka is not None or kb is not None:
+        return ka == kb
+    return na == nb
+
+
+def _mask_digits(digits: str) -> str:
+    """Keep at most 5 leading digits (country + DDD + 1) and 4 trailing ones; star the rest.
+
+    At least 4 digits stay hidden (all but one of a tiny string), so shorter numbers reveal
+    less: "5511990010001" -> "55119****0001", "551190010002" -> "5511****0002".
+    """
+    n = len(digits)
+    tail = min(4, n // 3)
+    head = max(0, min(5, n - tail - 4))
+    return digits[:head] + "*" * (n - head - tail) + digits[n - tail :]
+
+
+def mask(phone_or_wid: str | None) -> str:
+    """Loggable form of a phone or WhatsApp id: "55119****0001", "55119****0001@c.us".
+
+    Never returns the full number; "@lid" and group ids are masked the same way. Text without
+    digits becomes "***" (it might be a name), and None/"" become "-".
+    """
+    if not phone_or_wid:
+        return "-"
+    user, at, server = phone_or_wid.partition("@")
+    digits = "".join(_DIGITS_RE.findall(user))
+    if not digits:
+        return "***" + (at + server if at else "")
+    return _mask_digits(digits) + (at + server if at else "")

@@ -1,0 +1,60 @@
+"""Interfaces the services need from the adapters (structural, so adapters need not import them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Cache(Protocol):
+    """Key/value cache with TTLs and per-chat recent messages; Redis or in-process.
+
+    Every method swallows connection errors and reports them through `available`
+    (a cache never breaks the app; it only makes it slower).
+    """
+
+    @property
+    def available(self) -> bool:
+        """False after the last operation failed to reach the server."""
+        ...
+
+    def get_json(self, key: str) -> Any | None: ...
+
+    def set_json(self, key: str, value: Any, ttl_seconds: int | None = None) -> None: ...
+
+    def delete(self, *keys: str) -> None: ...
+
+    def put_recent_messages(
+        self, key: str, messages: Iterable[dict[str, Any]], limit: int, ttl_seconds: int | None
+    ) -> None:
+        """Insert or replace messages (by "id") in a chat's list; keep the newest `limit` by "t"."""
+        ...
+
+    def recent_messages(self, key: str, count: int) -> list[dict[str, Any]]:
+        """Newest `count` messages of the list, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One durable, not yet stored history event."""
+
+    seq: int
+    profile_id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+class HistoryStore(Protocol):
+    """The durable history (MongoDB)."""
+
+    def apply(self, entries: Sequence[JournalEntry]) -> None:
+        """Idempotently write a batch; raises on failure so the journal keeps the entries."""
+        ...
+
+    def recent_messages(
+        self, profile_id: str, chat_id: str, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    def ping(self) -> bool: ...

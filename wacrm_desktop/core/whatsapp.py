@@ -1,0 +1,39 @@
+"""Small facts about WhatsApp Web that need no Qt: page titles, id kinds, state labels."""
+
+from __future__ import annotations
+
+import re
+
+from .events import LoginState
+
+_TITLE_UNREAD = re.compile(r"^\((\d{1,5})\)")
+
+STATE_LABELS_PT: dict[LoginState, str] = {
+    "loading": "carregando",
+    "qr": "aguardando QR",
+    "connecting": "conectando",
+    "connected": "conectado",
+    "phone_offline": "celular offline",
+    "logged_out": "desconectado",
+}
+
+
+def unread_from_title(title: str) -> int:
+    """WhatsApp puts the unread chat count in the title as "(3) WhatsApp"."""
+    match = _TITLE_UNREAD.match(title.strip())
+    return int(match.group(1)) if match else 0
+
+
+def chat_kind(chat_id: str) -> str:
+    """'user' (@c.us), 'lid', 'group', 'broadcast', 'status', 'newsletter' or 'other'."""
+    if chat_id == "status@broadcast":
+        return "status"
+    server = chat_id.rpartition("@")[2]
+    return {
+        "c.us": "user",
+        "s.whatsapp.net": "user",
+        "lid": "lid",
+        "g.us": "group",
+        "broadcast": "broadcast",
+        "newsletter": "newsletter",
+    }.get(server, "other")

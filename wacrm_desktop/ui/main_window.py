@@ -1,0 +1,241 @@
+"""Main window: one tab per open salesperson profile, profile menu, status bar."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from ..core.profiles import Profile, ProfileError, ProfileRegistry
+from ..core.whatsapp import STATE_LABELS_PT
+from ..services.history import HistoryStatus
+from .profile_tab import ProfileTab
+
+log = logging.getLogger("wacrm.ui")
+
+TabFactory = Callable[[Profile], ProfileTab]
+
+
+class MainWindow(QMainWindow):
+    """Tabs mirror the registry's open profiles, in its order."""
+
+    closing = Signal()
+
+    def __init__(
+        self,
+        registry: ProfileRegistry,
+        tab_factory: TabFactory,
+        *,
+        title: str = "WACRM Desktop",
+        on_remove_profile: Callable[[Profile], None] | None = None,
+        on_settings: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(title)
+        self.resize(1400, 900)
+        self._registry = registry
+        self._tab_factory = tab_factory
+        self._on_remove_profile = on_remove_profile
+        self.tabs = QTabWidget()
+        self.tabs.setMovable(True)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self._close_tab_at)
+        self.tabs.tabBar().tabMoved.connect(lambda _a, _b: self._save_order())
+        self.setCentralWidget(self.tabs)
+
+        self.empty_hint = QLabel("Adicione um perfil em Perfis → Adicionar perfil…")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        menu = self.menuBar().addMenu("&Perfis")
+        self.action_add = QAction("&Adicionar perfil…", self)
+        self.action_add.triggered.connect(self.ask_add_profile)
+        self.action_rename = QAction("&Renomear perfil…", self)
+        self.action_rename.triggered.connect(self.ask_rename_profile)
+        self.action_close = QAction("&Fechar aba", self)
+        self.action_close.triggered.connect(lambda: self._close_tab_at(self.tabs.currentIndex()))
+        self.action_remove = QAction("Re&mover perfil…", self)
+        self.action_remove.triggered.connect(self.ask_remove_profile)
+        self.reopen_menu = menu.addMenu("Reabrir perfil")
+        self.reopen_menu.aboutToShow.connect(self._fill_reopen_menu)
+        for action in (self.action_add, self.action_rename, self.action_close, self.action_remove):
+            menu.addAction(action)
+        if on_settings is not None:
+            settings_action = QAction("&Configurações…", self)
+            settings_action.triggered.connect(on_settings)
+            self.menuBar().addAction(settings_action)
+
+        self.history_status = QLabel("histórico: iniciando…")
+        self.history_status.setObjectName("historyStatus")
+        self.statusBar().addPermanentWidget(self.history_status)
+
+        for profile in registry.open_profiles():
+            self._open_tab(profile)
+        self._update_empty_state()
+
+    # -- tabs -----------------------------------------------------------------------------------
+    def tab_for(self, profile_id: str) -> ProfileTab | None:
+        for i in range(self.tabs.count()):
+            tab = self.tabs.widget(i)
+            if isinstance(tab, ProfileTab) and tab.profile.id == profile_id:
+                return tab
+        return None
+
+    def profile_tabs(self) -> list[ProfileTab]:
+        return [
+            w for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), ProfileTab)
+        ]
+
+    def _open_tab(self, profile: Profile) -> ProfileTab:
+        existing = self.tab_for(profile.id)
+        if existing is not None:
+            self.tabs.setCurrentWidget(existing)
+            return existing
+        tab = self._tab_factory(profile)
+        index = self.tabs.addTab(tab, profile.name)
+        tab.stateChanged.connect(lambda _s, t=tab: self._refresh_label(t))
+        tab.unreadChanged.connect(lambda _n, t=tab: self._refresh_label(t))
+        self._refresh_label(tab)
+        self.tabs.setCurrentIndex(index)
+        self._update_empty_state()
+        return tab
+
+    def _refresh_label(self, tab: ProfileTab) -> None:
+        index = self.tabs.indexOf(tab)
+        if index < 0:
+            return
+        label = tab.profile.name
+        if tab.unread:
+            label = f"{label} ({tab.unread})"
+        if tab.state != "connected":
+            label = f"{label} · {STATE_LABELS_PT[tab.state]}"
+        self.tabs.setTabText(index, label)
+        self.tabs.setTabToolTip(index, f"{tab.profile.name}: {STATE_LABELS_PT[tab.state]}")
+
+    def _close_tab_at(self, index: int) -> None:
+        tab = self.tabs.widget(index)
+        if not isinstance(tab, ProfileTab):
+            return
+        self._registry.set_open(tab.profile.id, False)
+        self.tabs.removeTab(index)
+        tab.shutdown()
+        tab.deleteLater()
+        self._update_empty_state()
+
+    def _save_order(self) -> None:
+        open_ids = [t.profile.id for t in self.profile_tabs()]
+        closed = [p.id for p in self._registry.all() if p.id not in open_ids]
+        try:
+            self._registry.reorder(open_ids + closed)
+        except ProfileError as exc:
+            log.warning("could not save tab order: %s", exc)
+
+    def _update_empty_state(self) -> None:
+        self.statusBar().showMessage("" if self.tabs.count() else self.empty_hint.text())
+
+    def _fill_reopen_menu(self) -> None:
+        self.reopen_menu.clear()
+        closed = [p for p in self._registry.all() if not p.is_open]
+        if not closed:
+            self.reopen_menu.addAction("(nenhum perfil fechado)").setEnabled(False)
+        for profile in closed:
+            action = self.reopen_menu.addAction(profile.name)
+            action.triggered.connect(lambda _c=False, pid=profile.id: self.reopen_profile(pid))
+
+    # -- profile actions ------------------------------------------------------------------------
+    def add_profile(self, name: str) -> Profile:
+        profile = self._registry.add(name)
+        self._open_tab(profile)
+        return profile
+
+    def reopen_profile(self, profile_id: str) -> None:
+        self._open_tab(self._registry.set_open(profile_id, True))
+
+    def rename_profile(self, profile_id: str, name: str) -> None:
+        profile = self._registry.rename(profile_id, name)
+        tab = self.tab_for(profile_id)
+        if tab is not None:
+            tab.profile = profile
+            self._refresh_label(tab)
+
+    def remove_profile(self, profile_id: str) -> None:
+        tab = self.tab_for(profile_id)
+        if tab is not None:
+            self.tabs.removeTab(self.tabs.indexOf(tab))
+            tab.shutdown()
+            tab.deleteLater()
+        profile = self._registry.remove(profile_id)
+        if self._on_remove_profile is not None:
+            self._on_remove_profile(profile)
+        self._update_empty_state()
+
+    def ask_add_profile(self) -> None:
+        name, ok = QInputDialog.getText(self, "Adicionar perfil", "Nome do vendedor:")
+        if ok:
+            try:
+                self.add_profile(name)
+            except ProfileError as exc:
+                QMessageBox.warning(self, "Adicionar perfil", str(exc))
+
+    def _current_tab(self) -> ProfileTab | None:
+        tab = self.tabs.currentWidget()
+        return tab if isinstance(tab, ProfileTab) else None
+
+    def ask_rename_profile(self) -> None:
+        tab = self._current_tab()
+        if tab is None:
+            return
+        name, ok = QInputDialog.getText(
+            self, "Renomear perfil", "Novo nome:", text=tab.profile.name
+        )
+        if ok:
+            try:
+                self.rename_profile(tab.profile.id, name)
+            except ProfileError as exc:
+                QMessageBox.warning(self, "Renomear perfil", str(exc))
+
+    def ask_remove_profile(self) -> None:
+        tab = self._current_tab()
+        if tab is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remover perfil",
+            f"Remover o perfil “{tab.profile.name}”? A sessão do WhatsApp deste perfil será "
+            "apagada deste computador (será preciso escanear o QR de novo). "
+            "O histórico salvo no MongoDB é mantido.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove_profile(tab.profile.id)
+
+    # -- status -----------------------------------------------------------------------------------
+    def show_history_status(self, status: HistoryStatus) -> None:
+        if status.online and not status.pending:
+            text = "histórico: online"
+        elif status.online:
+            text = f"histórico: salvando — {status.pending} pendentes"
+        else:
+            text = f"histórico offline — {status.pending} pendentes"
+        if not status.cache_available:
+            text += " · cache offline"
+        self.history_status.setText(text)
+        self.history_status.setToolTip(status.last_error or "")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.closing.emit()
+        for tab in self.profile_tabs():
+            tab.shutdown()
+        super().closeEvent(event)
+
+    def centralWidget(self) -> QWidget:  # noqa: N802 (Qt override, typed)
+        return super().centralWidget()
