@@ -80,19 +80,24 @@ def _from_parsed(number: phonenumbers.PhoneNumber) -> str | None:
     return f"{number.country_code}{national}"
 
 
-def _parse(text: str, region: str | None) -> str | None:
+def _parse(text: str, region: str | None, *, strict: bool = False) -> str | None:
+    """Parse with phonenumbers; `strict` also demands a valid (not just possible) number."""
     try:
-        return _from_parsed(phonenumbers.parse(text, region))
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+    if strict and not phonenumbers.is_valid_number(number):
+        return None
+    return _from_parsed(number)
 
 
-def _normalize_digits(digits: str, region: str) -> str | None:
-    """Bare digits are ambiguous; resolve them the way a Brazilian user means them.
+def _normalize_digits(digits: str, region: str, *, bare: bool) -> str | None:
+    """Digits without "+" are ambiguous; resolve them the way a Brazilian user means them.
 
     * 12–13 digits starting with 55: Brazil with country code (our own output form).
-    * otherwise try the default region first (a typed "11990010002"), then international
-      (the E.164 digits of a foreign number).
+    * otherwise the default region first (a typed "11990010001" or "(11) 99001-0001");
+    * then, only for a bare digit string, international: the E.164 digits of a foreign
+      number. That guess must be a valid number, not merely a possible one.
 
     Known limit: a foreign E.164 number of 10–11 digits that also reads as a plausible
     Brazilian DDD + number (e.g. Peru +51 9…) is taken as Brazilian. Pass such numbers with
@@ -102,7 +107,10 @@ def _normalize_digits(digits: str, region: str) -> str | None:
         found = _parse("+" + digits, None)
         if found is not None:
             return found
-    return _parse(digits, region) or _parse("+" + digits, None)
+    found = _parse(digits, region)
+    if found is None and bare:
+        found = _parse("+" + digits, None, strict=True)
+    return found
 
 
 def normalize(raw: str | None, region: str = "BR") -> str | None:
@@ -137,7 +145,7 @@ def normalize(raw: str | None, region: str = "BR") -> str | None:
     if digits.startswith("0"):
         # Trunk prefix (and carrier code) of a national number: phonenumbers strips them.
         return _parse(digits, region)
-    return _normalize_digits(digits, region)
+    return _normalize_digits(digits, region, bare=text.isdigit())
 
 
 def _split(e164_digits: str) -> tuple[int, str] | None:

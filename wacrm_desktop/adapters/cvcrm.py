@@ -1,0 +1,564 @@
+"""HTTP client for the CV CRM REST API (lead lookup and lead writes).
+
+Facts and doubts about the API are in /work/shared/cvcrm-api.md ("the notes"); every
+behaviour the notes mark [UNCERTAIN] or [single] is commented where this module relies on it.
+
+Design points:
+* Auth is two plain headers, `email` and `token` (notes §1). The token is kept in a `_Secret`,
+  sent only as a header, never logged, never put in an exception or repr, and scrubbed from
+  any text the server echoes back.
+* Calls are serialised by a lock and spaced `min_interval` apart (no official rate limit is
+  known; notes §8), with exponential backoff on 429/5xx that honours `Retry-After`.
+* Redirects are not followed: `requests` would re-send our custom `token` header to whatever
+  host the redirect names (it only strips `Authorization`).
+* Failures surface as the typed `CrmError` subclasses from `core.leads`, re-exported here,
+  each carrying a pt-BR message for the user.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from wacrm_desktop.core.leads import (
+    CrmAuthError,
+    CrmBadResponse,
+    CrmError,
+    CrmNotConfigured,
+    CrmRejected,
+    CrmRouteNotAllowed,
+    CrmUnavailable,
+)
+from wacrm_desktop.core.phones import mask
+
+__all__ = [
+    "INTERACTIONS_PATH",
+    "LEADS_PATH",
+    "MAX_LIMIT",
+    "WORKFLOW_LEADS_PATH",
+    "CrmAuthError",
+    "CrmBadResponse",
+    "CrmError",
+    "CrmNotConfigured",
+    "CrmRejected",
+    "CrmRouteNotAllowed",
+    "CrmUnavailable",
+    "CvCrmClient",
+]
+
+log = logging.getLogger("wacrm.crm")
+
+LEADS_PATH = "/api/v1/comercial/leads"
+INTERACTIONS_PATH = "/api/v1/comercial/leads/interacoes"
+# [single] notes §4: works in production in one source (S12); the generic
+# /api/v1/cv/workflow/{funcionalidade} is documented, the name "leads" is not.
+WORKFLOW_LEADS_PATH = "/api/v1/cv/workflow/leads"
+# [UNCERTAIN] notes §2: no documented maximum page size; working code stays within 20–500.
+MAX_LIMIT = 500
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_MAX_SERVER_TEXT = 300
+
+# CV CRM answers some rejections with a bare code; say it in words for the user.
+_KNOWN_MESSAGES = {
+    "email_telefone_vazio": "informe o e-mail ou o telefone do lead",
+}
+
+
+class _Secret:
+    """Holds the token so that repr(), vars() and tracebacks show no value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+def _mask_email(address: str) -> str:
+    """'d***@wacrm.local': enough to tell accounts apart in a log."""
+    user, at, domain = address.partition("@")
+    return f"{user[:1]}***{at}{domain}" if at else "***"
+
+
+def _truthy(value: Any) -> bool | None:
+    """CV CRM's `sucesso` as a bool: True/False, "true"/"false", 1/0, "S"/"N"; None if absent."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in {"true", "1", "s", "sim"}:
+            return True
+        if text in {"false", "0", "n", "nao", "não"}:
+            return False
+    return None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class CvCrmClient:
+    """Blocking CV CRM client; call it from a worker thread, never from the Qt GUI thread.
+
+    `clock` and `sleep` are injectable so tests can check spacing and backoff without waiting.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        min_interval: float = 0.35,
+        max_retries: int = 3,
+        backoff_base: float = 2.0,
+        max_retry_wait: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not (base_url or "").strip() or not (email or "").strip() or not (token or "").strip():
+            raise CrmNotConfigured(detail="base_url, email or token missing")
+        self.base_url = self._check_base_url(base_url.strip())
+        self.email = email.strip()
+        self._token = _Secret(token.strip())
+        self.timeout = timeout
+        self.min_interval = max(0.0, min_interval)
+        self.max_retries = max(0, max_retries)
+        self.backoff_base = backoff_base
+        self.max_retry_wait = max_retry_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._own_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._lock = threading.Lock()
+        self._last_call_end: float | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    @staticmethod
+    def tenant_url(subdomain: str) -> str:
+        """https://<subdomain>.cvcrm.com.br: each tenant has its own host (notes §1)."""
+        return f"https://{subdomain.strip().strip('.')}.cvcrm.com.br"
+
+    @staticmethod
+    def _check_base_url(url: str) -> str:
+        """Refuse URLs that would send the token nowhere useful or in clear text."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise CrmNotConfigured(
+                "Endereço do CV CRM inválido; use https://<subdomínio>.cvcrm.com.br.",
+                detail="base_url has no http(s) scheme or host",
+            )
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise CrmNotConfigured(
+                "O endereço do CV CRM precisa começar com https:// "
+                "(senão o token iria sem criptografia).",
+                detail="plain http refused for a non-loopback host",
+            )
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+    def close(self) -> None:
+        """Close the HTTP session if this client created it."""
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> CvCrmClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CvCrmClient(base_url={self.base_url!r}, email={_mask_email(self.email)!r})"
+
+    # ------------------------------------------------------------------ public API
+
+    def search_leads(
+        self,
+        telefone: str | None = None,
+        email: str | None = None,
+        idlead: int | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """GET /api/v1/comercial/leads with the confirmed filters; [] when nothing matches.
+
+        [single] notes §2/§6: `telefone` is a "contains" match, so callers must re-check hits
+        (see core.phones.search_fragment / same_person).
+        """
+        params: dict[str, Any] = {
+            "limit": max(1, min(int(limit), MAX_LIMIT)),
+            "offset": max(0, int(offset)),
+        }
+        if telefone:
+            params["telefone"] = telefone
+        if email:
+            params["email"] = email
+        if idlead is not None and str(idlead).strip():
+            params["idlead"] = str(idlead).strip()
+        return self._leads_from(self._request("GET", LEADS_PATH, params=params))
+
+    def get_lead(self, idlead: int | str) -> dict[str, Any] | None:
+        """One lead by id via `?idlead=`, or None.
+
+        [UNCERTAIN] notes §2: GET /leads/{id} answered 405 in one source and is probably
+        absent, so the list route with the confirmed `idlead` filter is used instead. Hits are
+        re-checked by id in case a tenant ignores the filter and returns other leads.
+        """
+        wanted = str(idlead).strip()
+        for row in self.search_leads(idlead=wanted, limit=10):
+            if str(row.get("idlead", row.get("id", ""))).strip() == wanted:
+                return row
+        return None
+
+    def situations(self) -> list[dict[str, Any]]:
+        """The tenant's lead workflow (situation catalog); ids differ per tenant (notes §4)."""
+        data = self._request("GET", WORKFLOW_LEADS_PATH)
+        if data is None:
+            return []
+        if isinstance(data, list):
+            return [row for row in data if isinstance(row, dict)]
+        if isinstance(data, dict):
+            # [UNCERTAIN] notes §4 shows a bare array; accept a wrapped one as well.
+            for key in ("situacoes", "dados", "workflow", "leads"):
+                if isinstance(data.get(key), list):
+                    return [row for row in data[key] if isinstance(row, dict)]
+        raise CrmBadResponse(detail=f"workflow: unexpected {type(data).__name__}")
+
+    def post_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create/update a lead, change its situation or add an interaction (notes §3).
+
+        Raises CrmRejected when CV CRM answers `sucesso:false` (HTTP 200, notes §8). The
+        owner fields of the reply can be stale (S7): re-read with `get_lead` if they matter.
+        """
+        data = self._request("POST", LEADS_PATH, body=dict(body))
+        if not isinstance(data, dict):
+            raise CrmBadResponse(detail=f"post lead: unexpected {type(data).__name__}")
+        success = _truthy(data.get("sucesso"))
+        if success is None:
+            raise CrmBadResponse(detail="post lead: reply without 'sucesso'")
+        if not success:
+            raise self._rejected(data, status=200)
+        reply = dict(data)
+        # [single] notes §3: the reply names the id `id`; S1 calls it `idlead`. Accept either.
+        if "id" not in reply and "idlead" in reply:
+            reply["id"] = reply["idlead"]
+        log.info(
+            "CV CRM accepted lead write (id=%s): %s",
+            reply.get("id"),
+            self._scrub(str(reply.get("mensagem", ""))),
+        )
+        return reply
+
+    def interactions(
+        self, idlead: int | str, *, page: int = 1, per_page: int = 50
+    ) -> list[dict[str, Any]]:
+        """One page of a lead's interactions, newest handling left to the caller; [] if none."""
+        params = {
+            "idlead": str(idlead).strip(),
+            "pagina": max(1, int(page)),
+            "registros_por_pagina": max(1, min(int(per_page), MAX_LIMIT)),
+        }
+        data = self._request("GET", INTERACTIONS_PATH, params=params)
+        if data is None:  # 204 when the lead has no interactions (notes §3)
+            return []
+        if isinstance(data, list):
+            return [row for row in data if isinstance(row, dict)]
+        if isinstance(data, dict) and isinstance(data.get("dados", []), list):
+            return [row for row in data.get("dados", []) if isinstance(row, dict)]
+        raise CrmBadResponse(detail=f"interactions: unexpected {type(data).__name__}")
+
+    def test_connection(self) -> str:
+        """Check address + credentials with the cheapest read of the Lead interface.
+
+        Returns a pt-BR line for the settings dialog; raises the typed errors otherwise.
+        """
+        data = self._request("GET", LEADS_PATH, params={"limit": 1, "offset": 0})
+        who = _mask_email(self.email)
+        if isinstance(data, dict) and data.get("total") is not None:
+            return f"Conectado ao CV CRM como {who}: {data.get('total')} leads visíveis."
+        self._leads_from(data)  # raises CrmBadResponse when the shape is wrong
+        return f"Conectado ao CV CRM como {who}."
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _leads_from(self, data: Any) -> list[dict[str, Any]]:
+        """`leads` of the list envelope; 204 (None) and `total: 0` mean no leads."""
+        if data is None:  # [confirmed] notes §8: 204 = empty result
+            return []
+        if isinstance(data, list):  # not seen, but harmless to accept
+            return [row for row in data if isinstance(row, dict)]
+        if isinstance(data, dict):
+            leads = data.get("leads")
+            if isinstance(leads, list):
+                return [row for row in leads if isinstance(row, dict)]
+            if leads is None and str(data.get("total", "")).strip() == "0":
+                return []
+        raise CrmBadResponse(detail="leads: envelope without a 'leads' list")
+
+    def _headers(self, method: str) -> dict[str, str]:
+        # [confirmed] notes §1: both headers on every call. [single/UNCERTAIN] a token-only
+        # variant exists for form posts, but no source shows reads working without `email`.
+        headers = {
+            "email": self.email,
+            "token": self._token.reveal(),
+            "Accept": "application/json",
+        }
+        if method == "POST":
+            headers["Content-Type"] = "application/json"
+            # [single] notes §1 (S6): without `origemcv: true` a name change answers
+            # sucesso:true but is silently ignored; S7 and S12 send it too.
+            headers["origemcv"] = "true"
+        return headers
+
+    def _scrub(self, text: str) -> str:
+        """Server text for messages/logs: no token (should the server echo it), bounded size."""
+        token = self._token.reveal()
+        if token and len(token) >= 4:
+            text = text.replace(token, "***")
+        return text[:_MAX_SERVER_TEXT]
+
+    @staticmethod
+    def _describe(params: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> str:
+        """Loggable summary of a call's inputs: phones and e-mails masked, body values omitted."""
+        parts: list[str] = []
+        for key, value in (params or {}).items():
+            if key == "telefone":
+                parts.append(f"telefone={mask(str(value))}")
+            elif key == "email":
+                parts.append(f"email={_mask_email(str(value))}")
+            else:
+                parts.append(f"{key}={value}")
+        if body is not None:
+            parts.append(f"idlead={body.get('idlead', '-')}")
+            parts.append("fields=" + ",".join(sorted(str(k) for k in body)))
+        return " ".join(parts)
+
+    def _wait_turn(self) -> None:
+        """Keep `min_interval` between the end of one call and the start of the next.
+
+        [UNCERTAIN] notes §8: no official rate limit; ~350 ms spacing is the practical advice.
+        """
+        if self._last_call_end is None or self.min_interval <= 0:
+            return
+        wait = self._last_call_end + self.min_interval - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds before retry number `attempt + 1`, or None to give up now.
+
+        The server's Retry-After wins; without it 2 s, 4 s, 8 s… (backoff_base · 2^attempt).
+        A Retry-After longer than `max_retry_wait` is not waited for: the lock is held while
+        sleeping, so a long wait would freeze every other lookup.
+        """
+        if attempt >= self.max_retries:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_wait else None
+        return min(self.backoff_base * (2**attempt), self.max_retry_wait)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """One logical call with spacing and retries; returns parsed JSON, or None for 204."""
+        url = self.base_url + path
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        what = self._describe(params, body)
+        with self._lock:
+            attempt = 0
+            while True:
+                self._wait_turn()
+                started = self._clock()
+                try:
+                    response = self._session.request(
+                        method,
+                        url,
+                        params=dict(params) if params else None,
+                        data=data,
+                        headers=self._headers(method),
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
+                except requests.Timeout:
+                    log.warning("%s %s %s: timeout after %.1f s", method, path, what, self.timeout)
+                    raise CrmUnavailable(detail=f"{method} {path}: timeout") from None
+                except requests.ConnectionError as exc:
+                    # The exception text holds the URL with its query (a phone fragment):
+                    # log the class only and drop the chain.
+                    log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
+                    raise CrmUnavailable(
+                        "Não foi possível conectar ao CV CRM; verifique a internet e o endereço.",
+                        detail=f"{method} {path}: {type(exc).__name__}",
+                    ) from None
+                except requests.RequestException as exc:
+                    log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
+                    raise CrmUnavailable(detail=f"{method} {path}: {type(exc).__name__}") from None
+                finally:
+                    self._last_call_end = self._clock()
+                status = response.status_code
+                elapsed_ms = (self._last_call_end - started) * 1000
+                log.debug("%s %s %s -> %s in %.0f ms", method, path, what, status, elapsed_ms)
+                if self._retryable(method, status):
+                    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+                    response.close()
+                    delay = self._retry_delay(attempt, retry_after)
+                    if delay is None:
+                        log.warning(
+                            "%s %s: HTTP %s, giving up after %d retries",
+                            method,
+                            path,
+                            status,
+                            attempt,
+                        )
+                        raise CrmUnavailable(
+                            self._unavailable_message(status, retry_after),
+                            status=status,
+                            detail=f"{method} {path}: HTTP {status} after {attempt} retries",
+                            retry_after=retry_after,
+                        )
+                    attempt += 1
+                    log.warning(
+                        "%s %s: HTTP %s, retry %d/%d in %.1f s",
+                        method,
+                        path,
+                        status,
+                        attempt,
+                        self.max_retries,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    continue
+                return self._handle(method, path, response)
+
+    @staticmethod
+    def _retryable(method: str, status: int) -> bool:
+        """429 always; 5xx only for reads.
+
+        A POST may add an interaction, and a 500/502/504 does not say whether CV CRM already
+        stored it; "nothing can be undone through the API" (notes §3), so writes are retried
+        only on 429, where the request was refused before processing.
+        """
+        if status == 429:
+            return True
+        return status >= 500 and method == "GET"
+
+    @staticmethod
+    def _unavailable_message(status: int, retry_after: float | None) -> str:
+        if status == 429:
+            wait = f" em {int(retry_after)} s" if retry_after else " em instantes"
+            return f"O CV CRM limitou as consultas (HTTP 429); tente novamente{wait}."
+        return f"CV CRM indisponível (HTTP {status}); tente novamente em instantes."
+
+    def _server_text(self, response: requests.Response) -> tuple[str | None, Any]:
+        """(`mensagem`, `codigo`) of an error body when it is JSON, else (None, None)."""
+        try:
+            payload = response.json()
+        except ValueError:
+            return None, None
+        if not isinstance(payload, dict):
+            return None, None
+        text = payload.get("mensagem") or payload.get("message") or payload.get("erro")
+        return (self._scrub(str(text)) if text else None), payload.get("codigo")
+
+    def _rejected(self, payload: Mapping[str, Any], *, status: int) -> CrmRejected:
+        raw = payload.get("mensagem") or payload.get("message")
+        mensagem = self._scrub(str(raw)) if raw else None
+        friendly = _KNOWN_MESSAGES.get(mensagem or "", mensagem)
+        log.warning("CV CRM rejected the request (HTTP %s): %s", status, mensagem)
+        return CrmRejected(
+            f"O CV CRM recusou a operação: {friendly}" if friendly else None,
+            status=status,
+            detail=f"HTTP {status} codigo={payload.get('codigo')}",
+            mensagem=mensagem,
+            codigo=payload.get("codigo"),
+        )
+
+    def _handle(self, method: str, path: str, response: requests.Response) -> Any:
+        """Map an HTTP answer to parsed JSON or a typed error (notes §8)."""
+        status = response.status_code
+        where = f"{method} {path}: HTTP {status}"
+        if status == 204:
+            return None
+        if 200 <= status < 300:
+            if not response.content.strip():
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                content_type = response.headers.get("Content-Type", "?")
+                log.warning("%s with non-JSON body (%s)", where, content_type)
+                raise CrmBadResponse(detail=f"{where}, non-JSON ({content_type})") from None
+        if 300 <= status < 400:
+            # Not followed on purpose (token header); usually http→https or a wrong subdomain.
+            target = urlsplit(response.headers.get("Location", "")).hostname or "?"
+            log.warning("%s redirect to host %s not followed", where, target)
+            raise CrmBadResponse(
+                "O endereço do CV CRM redireciona para outro lugar; confira o endereço "
+                "(https://<subdomínio>.cvcrm.com.br).",
+                status=status,
+                detail=f"{where}, redirect to {target}",
+            )
+        mensagem, codigo = self._server_text(response)
+        if status in (401, 403):
+            # [UNCERTAIN] notes §8: the 401 body shape was never observed; only `mensagem`
+            # is read, and only for the log. 403 is also what CVDW answers when not enabled.
+            log.warning("%s (credentials refused): %s", where, mensagem)
+            raise CrmAuthError(status=status, detail=f"{where}: {mensagem or ''}")
+        if status == 405:
+            # notes §1/§8: route absent, or the token's interface does not cover it. Never retried.
+            log.warning("%s (route not allowed for this token)", where)
+            raise CrmRouteNotAllowed(status=status, detail=where)
+        if 400 <= status < 500:
+            # 400 = validation (e.g. email_telefone_vazio). 422 was never observed (notes §8),
+            # so every other 4xx is treated the same way: rejected, never retried.
+            raise self._rejected({"mensagem": mensagem, "codigo": codigo}, status=status)
+        log.warning("%s unexpected", where)
+        if method == "POST" and status >= 500:
+            raise CrmUnavailable(
+                f"O CV CRM falhou (HTTP {status}) e a alteração pode ou não ter sido gravada; "
+                "confira o lead antes de repetir.",
+                status=status,
+                detail=where,
+            )
+        raise CrmUnavailable(status=status, detail=where)
