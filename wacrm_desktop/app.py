@@ -26,11 +26,13 @@ from .core.settings import (
     Paths,
     RuntimeConfig,
     load_settings,
+    save_settings,
 )
 from .services.history import HistoryService, HistoryStatus
 from .services.leads import LeadService
 from .ui.main_window import MainWindow
 from .ui.profile_tab import ProfileTab
+from .ui.settings_dialog import SettingsDialog, SettingsValues
 from .ui.tasks import TaskRunner
 from .web.profiles import create_profile
 
@@ -99,6 +101,8 @@ class WacrmApp:
         self.whatsapp_url = options.whatsapp_url or DEFAULT_WHATSAPP_URL
         self._simulators: list[object] = []
         self._crm_token_override: str | None = self.config.cvcrm_token_from_env
+        self._crm_lock = threading.Lock()
+        self._crm_cached: tuple[tuple[str, str, str], CvCrmClient] | None = None
         self.embedded: EmbeddedMongoHolder | None = None
         self.window: MainWindow | None = None
         self.history: HistoryService | None = None
@@ -135,7 +139,11 @@ class WacrmApp:
         return store
 
     def _crm_client(self) -> CvCrmClient | None:
-        """Called from worker threads: reading the keyring may block on D-Bus."""
+        """Called from worker threads (reading the keyring may block on D-Bus).
+
+        One client is kept while the settings stay the same, so its call spacing and backoff
+        apply to every lookup of the app, not per call.
+        """
         url = self.settings.cvcrm_url
         email = self.settings.cvcrm_email
         if not url or not email:
@@ -143,12 +151,80 @@ class WacrmApp:
         token = self._crm_token_override or self.secrets.cvcrm_token(email)
         if not token:
             return None
-        return CvCrmClient(url, email, token)
+        key = (url, email, token)
+        with self._crm_lock:
+            if self._crm_cached is None or self._crm_cached[0] != key:
+                if self._crm_cached is not None:
+                    self._crm_cached[1].close()
+                self._crm_cached = (key, CvCrmClient(url, email, token))
+            return self._crm_cached[1]
+
+    # -- settings dialog ------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        assert self.tasks is not None and self.window is not None
+        settings = self.settings
+
+        def _load() -> tuple[SettingsValues, bool]:
+            return (
+                SettingsValues(
+                    cvcrm_subdomain=settings.cvcrm_subdomain,
+                    cvcrm_email=settings.cvcrm_email,
+                    cvcrm_token="",
+                    mongodb_uri=self.secrets.mongodb_uri() or "",
+                    redis_url=self.secrets.redis_url() or "",
+                ),
+                bool(self.secrets.cvcrm_token(settings.cvcrm_email)),
+            )
+
+        def _show(loaded: tuple[SettingsValues, bool]) -> None:
+            assert self.tasks is not None
+            values, token_stored = loaded
+            SettingsDialog(
+                values,
+                tasks=self.tasks,
+                test_connection=self._test_crm,
+                save=self._save_settings,
+                token_stored=token_stored,
+                parent=self.window,
+            ).open()
+
+        self.tasks.submit(_load, _show)
+
+    def _test_crm(self, values: SettingsValues) -> str:
+        """Worker thread: the exact outcome of one read call, in pt-BR."""
+        from .adapters.cvcrm import CrmError
+
+        url = self.settings.cvcrm_base_url or (
+            CvCrmClient.tenant_url(values.cvcrm_subdomain) if values.cvcrm_subdomain else ""
+        )
+        token = values.cvcrm_token or self._crm_token_override
+        token = token or self.secrets.cvcrm_token(values.cvcrm_email) or ""
+        try:
+            with CvCrmClient(url, values.cvcrm_email, token, max_retries=0) as client:
+                return client.test_connection()
+        except CrmError as exc:
+            return f"⚠ {exc}"
+
+    def _save_settings(self, values: SettingsValues) -> None:
+        """Worker thread: non-secrets to settings.json, secrets to the keyring."""
+        if values.cvcrm_token:
+            self.secrets.set_cvcrm_token(values.cvcrm_email, values.cvcrm_token)
+        self.secrets.set_mongodb_uri(values.mongodb_uri or None)
+        self.secrets.set_redis_url(values.redis_url or None)
+        stored = load_settings(self.paths.settings_file)
+        stored = replace(
+            stored, cvcrm_subdomain=values.cvcrm_subdomain, cvcrm_email=values.cvcrm_email
+        )
+        save_settings(self.paths.settings_file, stored)
+        # CV CRM changes apply at once (the client factory reads these on the next lookup).
+        self.settings = replace(
+            self.settings, cvcrm_subdomain=values.cvcrm_subdomain, cvcrm_email=values.cvcrm_email
+        )
 
     def start(self) -> MainWindow:
         if self.options.demo:
             self._start_demo_simulators()
-        redis_url = self.config.redis_url  # keyring lookup happens in _redis_url_late if needed
+        redis_url = self.config.redis_url or self.secrets.redis_url()
         cache = make_cache(redis_url, namespace=f"wacrm:{self.settings.mongodb_db}")
         relay = _StatusRelay()
         self._status_relay = relay
@@ -161,7 +237,10 @@ class WacrmApp:
         )
         self.history.start()
         self.leads = LeadService(
-            self._crm_client, cache, ttl_seconds=self.settings.lead_cache_ttl_seconds
+            self._crm_client,
+            cache,
+            ttl_seconds=self.settings.lead_cache_ttl_seconds,
+            key_prefix="lead:",
         )
         self.tasks = TaskRunner()
         self.registry = ProfileRegistry(self.paths.profiles_file)
@@ -177,6 +256,7 @@ class WacrmApp:
             self._make_tab,
             title=title,
             on_remove_profile=self._forget_profile_storage,
+            on_settings=self.open_settings,
         )
         relay.status.connect(self._on_history_status)
         self.window.closing.connect(self.shutdown)

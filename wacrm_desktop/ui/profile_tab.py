@@ -156,7 +156,7 @@ class ProfileTab(QWidget):
         else:
             reason = "Telefone desconhecido: o WhatsApp não informou o número deste contato."
         self.panel.show_loading()
-        phone = None if chat.is_group else chat.phone
+        phone = None if chat.is_group or not chat.phone else "+" + chat.phone
 
         def _done(result: LeadLookup) -> None:
             # A late answer for a chat that is no longer open must never be shown.
