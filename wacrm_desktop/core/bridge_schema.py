@@ -18,6 +18,7 @@ from .events import (
     AckEvent,
     ActiveChatEvent,
     BridgeEvent,
+    CommandResultEvent,
     HealthEvent,
     LogEvent,
     MessageEvent,
@@ -238,6 +239,19 @@ def _log(d: Mapping[str, Any]) -> LogEvent:
     return LogEvent(level=level, message=message)  # type: ignore[arg-type]
 
 
+def _command_result(d: Mapping[str, Any]) -> CommandResultEvent:
+    _reject_unknown(d, {"request_id", "ok", "error", "id"}, "command_result")
+    msg_id = _str(d, "id", max_len=MAX_ID_CHARS)
+    if msg_id is not None and not _MSG_ID_RE.match(msg_id):
+        raise PayloadError("id: not a serialized message id")
+    return CommandResultEvent(
+        request_id=_str(d, "request_id", max_len=64),
+        ok=_bool(d, "ok"),
+        error=_str(d, "error", max_len=300),
+        id=msg_id,
+    )
+
+
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], BridgeEvent]] = {
     "message": _message,
     "ack": _ack,
@@ -245,6 +259,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], BridgeEvent]] = {
     "state": _state,
     "health": _health,
     "log": _log,
+    "command_result": _command_result,
 }
 
 

@@ -96,7 +96,25 @@ class LogEvent:
     message: str
 
 
-BridgeEvent = MessageEvent | AckEvent | ActiveChatEvent | StateEvent | HealthEvent | LogEvent
+@dataclass(frozen=True, slots=True)
+class CommandResultEvent:
+    """The page's answer to a command from Python (send_text, fill_composer)."""
+
+    request_id: str | None
+    ok: bool
+    error: str | None = None
+    id: str | None = None
+
+
+BridgeEvent = (
+    MessageEvent
+    | AckEvent
+    | ActiveChatEvent
+    | StateEvent
+    | HealthEvent
+    | LogEvent
+    | CommandResultEvent
+)
 
 # Events that change the stored history and therefore go through the journal.
 HISTORY_EVENTS = (MessageEvent, AckEvent)

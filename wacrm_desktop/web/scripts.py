@@ -17,7 +17,6 @@ from PySide6.QtCore import QFile, QIODevice
 from PySide6.QtWebEngineCore import QWebEngineScript
 
 SCRIPT_PREFIX = "wacrm-"
-CONFIG_PLACEHOLDER = "__WACRM_CONFIG__"
 
 
 def read_resource_text(*parts: str) -> str:

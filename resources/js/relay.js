@@ -1,0 +1,174 @@
+/*
+ * relay.js: ApplicationWorld (isolated world), injected after Qt's qwebchannel.js, at
+ * DocumentReady (DocumentCreation also works: it waits for qt.webChannelTransport).
+ *
+ * Python wraps it as
+ *   (function(){ "use strict"; const module = undefined, exports = undefined;
+ *                const WACRM_CONFIG = <json>; <qwebchannel.js is inserted before> <relay.js> })();
+ *
+ * It owns the QWebChannel object `wacrmBridge`, so page scripts never see `qt`. Worlds share the
+ * DOM but not JS objects, hence CustomEvents on `document` whose `detail` is a JSON string:
+ *   main world → `wacrm:event`  (envelope) → here → wacrmBridge.receive(detail)
+ *   Python     → wacrmBridge.command(str) signal → here → `wacrm:command` → main world
+ *   main world → `wacrm:ping` → here → `wacrm:command` {command: "relay_ready"} (handshake, so the
+ *   bridge can hold envelopes produced before this script ran and flush them afterwards).
+ */
+(function waRelayMain() {
+  let doc;
+  try {
+    doc = typeof document === "object" && document ? document : null;
+  } catch (_e) {
+    doc = null;
+  }
+  if (!doc || typeof doc.addEventListener !== "function") return;
+
+  const ONCE = Symbol.for("wcr.once");
+  try {
+    if (doc[ONCE]) return;
+    Object.defineProperty(doc, ONCE, { value: true, enumerable: false, configurable: false, writable: false });
+  } catch (_e) {
+    return;
+  }
+
+  const setTimer = setTimeout;
+
+  function readRelayConfig() {
+    try {
+      if (typeof WACRM_CONFIG === "object" && WACRM_CONFIG) return WACRM_CONFIG;
+    } catch (_e) {
+      // not wrapped with WACRM_CONFIG
+    }
+    try {
+      if (typeof __WACRM_CONFIG__ === "object" && __WACRM_CONFIG__) return __WACRM_CONFIG__;
+    } catch (_e) {
+      // neither form present
+    }
+    return {};
+  }
+
+  /** config.allowedOrigins (from Python) limits where the script acts; absent means no limit. */
+  function originAllowed(cfg, loc) {
+    const list = cfg.allowedOrigins;
+    if (!Array.isArray(list) || list.length === 0) return true;
+    let origin = null;
+    try {
+      origin = loc && typeof loc.origin === "string" && loc.origin !== "null" ? loc.origin : null;
+      if (!origin) {
+        const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)/i.exec(String((loc && loc.href) || ""));
+        origin = m ? m[1] : null;
+      }
+    } catch (_e) {
+      origin = null;
+    }
+    if (!origin) return false;
+    const lower = origin.toLowerCase();
+    return list.some((o) => typeof o === "string" && o.toLowerCase() === lower);
+  }
+
+  const CFG = readRelayConfig();
+  let loc = null;
+  try {
+    loc = typeof location === "object" ? location : null;
+  } catch (_e) {
+    loc = null;
+  }
+  if (!originAllowed(CFG, loc)) return;
+  const TOKEN = typeof CFG.token === "string" ? CFG.token : "";
+  const MAX_DETAIL = 256 * 1024 + 1024; // envelopes are ≤ 256 KiB (UTF-8); this is a cheap upper bound
+  const QUEUE_MAX = 5000;
+  const CONNECT_RETRY_MS = 100;
+  const CONNECT_MAX_TRIES = 600; // about a minute
+
+  let bridge = null;
+  const queue = [];
+
+  function tokenOf(detail) {
+    try {
+      const o = JSON.parse(detail);
+      return o && typeof o === "object" ? o.token : undefined;
+    } catch (_e) {
+      return undefined;
+    }
+  }
+
+  function forward(detail) {
+    try {
+      bridge.receive(detail);
+    } catch (_e) {
+      // Python side gone or not ready; nothing to do in the page
+    }
+  }
+
+  function onEvent(ev) {
+    try {
+      const detail = ev ? ev.detail : undefined;
+      if (typeof detail !== "string" || detail.length > MAX_DETAIL) return;
+      if (!TOKEN || tokenOf(detail) !== TOKEN) return;
+      if (bridge) forward(detail);
+      else {
+        if (queue.length >= QUEUE_MAX) queue.shift();
+        queue.push(detail);
+      }
+    } catch (_e) {
+      // never throw into the page
+    }
+  }
+
+  function dispatchCommand(detail) {
+    try {
+      doc.dispatchEvent(new CustomEvent("wacrm:command", { detail }));
+    } catch (_e) {
+      // ignore
+    }
+  }
+
+  function announce() {
+    if (!TOKEN) return;
+    dispatchCommand(JSON.stringify({ token: TOKEN, command: "relay_ready", args: {} }));
+  }
+
+  function onCommandSignal(str) {
+    try {
+      if (typeof str === "string" && str.length <= 1024 * 1024) dispatchCommand(str);
+    } catch (_e) {
+      // ignore
+    }
+  }
+
+  function onChannel(channel) {
+    try {
+      const b = channel && channel.objects ? channel.objects.wacrmBridge : null;
+      if (!b || typeof b.receive !== "function") return;
+      if (b.command && typeof b.command.connect === "function") b.command.connect(onCommandSignal);
+      bridge = b;
+      while (queue.length) forward(queue.shift());
+    } catch (_e) {
+      // ignore
+    }
+  }
+
+  let tries = 0;
+  function connect() {
+    try {
+      const transport = typeof qt === "object" && qt ? qt.webChannelTransport : undefined;
+      if (typeof QWebChannel !== "function" || !transport) {
+        tries += 1;
+        if (tries < CONNECT_MAX_TRIES) setTimer(connect, CONNECT_RETRY_MS);
+        return;
+      }
+      // eslint-disable-next-line no-new
+      new QWebChannel(transport, onChannel);
+    } catch (_e) {
+      // ignore
+    }
+  }
+
+  try {
+    doc.addEventListener("wacrm:event", onEvent);
+    doc.addEventListener("wacrm:ping", announce);
+    announce();
+    connect();
+  } catch (_e) {
+    // ignore
+  }
+})();
