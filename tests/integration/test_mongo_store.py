@@ -1,0 +1,273 @@
+"""MongoHistoryStore against a real server (SecantusDB, or $WACRM_TEST_MONGODB_URI)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+
+from wacrm_desktop.adapters.embedded_mongo import (
+    EMBEDDED_FLAG,
+    EmbeddedMongo,
+    EmbeddedMongoError,
+    EmbeddedMongoLockedError,
+)
+from wacrm_desktop.adapters.mongo import (
+    MongoHistoryStore,
+    StoreWriteError,
+    build_operations,
+    uri_without_database,
+)
+from wacrm_desktop.core.events import MessageEvent
+from wacrm_desktop.core.ports import JournalEntry
+
+pytestmark = pytest.mark.servers
+
+PROFILE = "p1"
+CHAT = "5511988887777@c.us"
+
+
+def message(i: int, *, chat: str = CHAT, ack: int | None = None, **extra: Any) -> JournalEntry:
+    event = MessageEvent(
+        id=f"false_{chat}_3EB0{i:016X}",
+        chat_id=chat,
+        from_me=False,
+        type="chat",
+        t=1_700_000_000 + i,
+        body=f"mensagem {i}",
+        notify_name="Cliente",
+        ack=ack,
+        chat_name="Cliente Teste",
+        chat_phone="5511988887777",
+        **extra,
+    )
+    return JournalEntry(seq=i, profile_id=PROFILE, kind="message", payload=event.to_document())
+
+
+def ack(i: int, value: int, *, chat: str = CHAT) -> JournalEntry:
+    payload = {"id": f"false_{chat}_3EB0{i:016X}", "ack": value}
+    return JournalEntry(seq=10_000 + i, profile_id=PROFILE, kind="ack", payload=payload)
+
+
+@pytest.fixture
+def store(mongo_uri: str, mongo_db_name: str, unique_alias: str) -> Iterator[MongoHistoryStore]:
+    with MongoHistoryStore(mongo_uri, mongo_db_name, alias=unique_alias) as s:
+        yield s
+
+
+@pytest.fixture
+def raw_db(mongo_uri: str, mongo_db_name: str) -> Iterator[pymongo.database.Database]:
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    yield client[mongo_db_name]
+    client.close()
+
+
+def test_same_events_twice_are_five_documents(
+    store: MongoHistoryStore, raw_db: pymongo.database.Database
+) -> None:
+    batch = [message(i) for i in range(5)]
+    store.apply(batch)
+    first = {d["_id"]: d for d in raw_db.messages.find()}
+    store.apply(batch)
+    store.apply(list(reversed(batch)))
+
+    docs = {d["_id"]: d for d in raw_db.messages.find()}
+    assert len(docs) == 5
+    assert store.count_messages() == 5 and store.count_messages(PROFILE) == 5
+    assert store.count_messages("other") == 0
+    doc = docs[f"{PROFILE}/{batch[0].payload['id']}"]
+    assert doc["profile_id"] == PROFILE
+    assert doc["wa_id"] == batch[0].payload["id"]
+    assert doc["chat_id"] == CHAT and doc["t"] == 1_700_000_000 and doc["body"] == "mensagem 0"
+    assert doc["schema_version"] == 1 and doc["from_me"] is False
+    assert "chat_name" not in doc and "is_new" not in doc  # chat fields live in `chats`
+    # first_seen_at is set once; updated_at moves.
+    for _id, d in docs.items():
+        assert d["first_seen_at"] == first[_id]["first_seen_at"]
+        assert d["updated_at"] >= first[_id]["updated_at"]
+
+    chats = list(raw_db.chats.find())
+    assert len(chats) == 1
+    assert chats[0]["_id"] == f"{PROFILE}/{CHAT}"
+    assert chats[0]["last_t"] == 1_700_000_004
+    assert chats[0]["name"] == "Cliente Teste" and chats[0]["phone"] == "5511988887777"
+
+
+def test_ack_before_message_and_message_never_lowers_ack(
+    store: MongoHistoryStore, raw_db: pymongo.database.Database
+) -> None:
+    store.apply([ack(1, 3)])
+    stub = raw_db.messages.find_one()
+    assert stub is not None and stub["ack"] == 3 and stub["profile_id"] == PROFILE
+    assert "chat_id" not in stub
+    assert store.count_messages() == 0  # an ack-only stub is not a message yet
+
+    store.apply([message(1, ack=1)])  # the message arrives later with an older ack
+    doc = raw_db.messages.find_one({"_id": f"{PROFILE}/{ack(1, 0).payload['id']}"})
+    assert doc is not None
+    assert doc["ack"] == 3 and doc["body"] == "mensagem 1" and doc["chat_id"] == CHAT
+    assert store.count_messages() == 1
+
+    store.apply([ack(1, 2)])  # stale ack
+    store.apply([message(1, ack=4)])  # newer ack carried by the message
+    store.apply([ack(1, 3)])
+    assert raw_db.messages.find_one()["ack"] == 4  # type: ignore[index]
+    assert raw_db.messages.count_documents({}) == 1
+
+
+def test_message_and_acks_in_one_batch_any_order(
+    store: MongoHistoryStore, raw_db: pymongo.database.Database
+) -> None:
+    batch = [ack(7, 2), message(7, ack=1), ack(7, 3), ack(7, 1)]
+    store.apply(batch)
+    assert raw_db.messages.find_one()["ack"] == 3  # type: ignore[index]
+    ops, _ = build_operations(batch, datetime.now(UTC))
+    assert len(ops) == 1  # coalesced: one upsert per document per batch
+
+
+def test_recent_messages_newest_limit_oldest_first(store: MongoHistoryStore) -> None:
+    entries = [message(i) for i in range(20)] + [
+        message(100 + i, chat="5511000@c.us") for i in range(3)
+    ]
+    random.Random(4).shuffle(entries)
+    store.apply(entries)
+    recent = store.recent_messages(PROFILE, CHAT, 5)
+    assert [m["t"] for m in recent] == [1_700_000_000 + i for i in range(15, 20)]
+    assert recent[-1]["id"] == message(19).payload["id"]
+    assert set(recent[0]) >= {"id", "chat_id", "t", "body", "from_me", "type"}
+    assert "_id" not in recent[0] and "first_seen_at" not in recent[0]
+    assert store.recent_messages(PROFILE, CHAT, 0) == []
+    assert len(store.recent_messages(PROFILE, CHAT, 100)) == 20
+    assert store.recent_messages("other", CHAT, 5) == []
+
+
+def test_indexes_exist(store: MongoHistoryStore, raw_db: pymongo.database.Database) -> None:
+    msg_keys = [list(ix["key"].items()) for ix in raw_db.messages.list_indexes()]
+    assert [("profile_id", 1), ("chat_id", 1), ("t", 1)] in msg_keys
+    assert [("profile_id", 1), ("t", -1)] in msg_keys
+    chat_keys = [list(ix["key"].items()) for ix in raw_db.chats.list_indexes()]
+    assert [("phone", 1)] in chat_keys
+    assert [("profile_id", 1), ("last_t", -1)] in chat_keys
+
+
+def test_concurrent_upserts_of_the_same_documents(
+    mongo_uri: str, mongo_db_name: str, unique_alias: str, raw_db: pymongo.database.Database
+) -> None:
+    """Two writers racing on the same new _ids: no error escapes, one document each."""
+    batch = [message(i, ack=i % 4) for i in range(60)] + [ack(i, 3) for i in range(0, 60, 2)]
+    stores = [
+        MongoHistoryStore(mongo_uri, mongo_db_name, alias=f"{unique_alias}_{k}").connect()
+        for k in range(3)
+    ]
+    errors: list[BaseException] = []
+
+    def run(s: MongoHistoryStore) -> None:
+        try:
+            for _ in range(3):
+                s.apply(batch)
+        except BaseException as exc:  # pragma: no cover - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for s in stores:
+        s.close()
+    assert not errors
+    assert raw_db.messages.count_documents({}) == 60
+    expected_ack3 = sum(1 for i in range(60) if i % 2 == 0 or i % 4 == 3)
+    assert raw_db.messages.count_documents({"ack": 3}) == expected_ack3
+
+
+def test_down_server_fails_fast(mongo_uri: str) -> None:
+    from servers import free_port
+
+    dead = MongoHistoryStore(
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+        "nothing",
+        alias="wacrm_test_dead",
+        server_selection_timeout_ms=300,
+    )
+    started = time.monotonic()
+    with pytest.raises(pymongo.errors.PyMongoError):
+        dead.connect()
+    assert dead.ping() is False
+    assert time.monotonic() - started < 5
+    with pytest.raises(RuntimeError):
+        dead.apply([message(1)])
+
+
+def test_write_errors_do_not_leak_message_content(
+    store: MongoHistoryStore, raw_db: pymongo.database.Database
+) -> None:
+    """pymongo's BulkWriteError quotes the documents; ours carries codes only."""
+    raw_db.command(
+        "collMod", "messages", validator={"$jsonSchema": {"properties": {"t": {"bsonType": "int"}}}}
+    )
+    bad = message(1)
+    payload = {**bad.payload, "t": "not-a-number", "body": "segredo 5511988887777"}
+    with pytest.raises(StoreWriteError) as info:
+        store.apply([JournalEntry(seq=1, profile_id=PROFILE, kind="message", payload=payload)])
+    text = str(info.value)
+    assert "segredo" not in text and "5511988887777" not in text
+    assert info.value.codes and "write error" in text
+
+
+def test_configured_db_name_wins_over_the_uri_path(
+    mongo_uri: str, mongo_db_name: str, unique_alias: str, raw_db: pymongo.database.Database
+) -> None:
+    base, _, options = mongo_uri.partition("?")
+    uri_with_db = base.rstrip("/") + "/some_other_db" + (f"?{options}" if options else "")
+    with MongoHistoryStore(uri_with_db, mongo_db_name, alias=unique_alias) as s:
+        s.apply([message(1)])
+    assert raw_db.messages.count_documents({}) == 1
+    assert uri_without_database("mongodb://u:p@h1,h2/app?replicaSet=r") == (
+        "mongodb://u:p@h1,h2/?replicaSet=r&authSource=app"
+    )
+    assert uri_without_database("mongodb://h/db?authSource=admin") == (
+        "mongodb://h/?authSource=admin"
+    )
+
+
+def test_embedded_mongo_lock_restart_and_persistence(tmp_path: Path) -> None:
+    server = EmbeddedMongo(tmp_path / "db", cache_size="64M").start()
+    try:
+        uri = server.uri
+        with MongoHistoryStore(uri, "wacrm", alias=f"emb_{server.port}") as s:
+            s.apply([message(i) for i in range(3)])
+
+        with pytest.raises(EmbeddedMongoLockedError, match="já está aberto por outro processo"):
+            EmbeddedMongo(tmp_path / "db", start_timeout=20).start()
+
+        server.stop()
+        assert not server.running
+        server.start()  # same directory, same port: existing clients reconnect by themselves
+        assert server.uri == uri
+        client: pymongo.MongoClient = pymongo.MongoClient(uri)
+        assert client["wacrm"].messages.count_documents({}) == 3
+        client.close()
+    finally:
+        server.kill()
+
+
+def test_embedded_mongo_command_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = EmbeddedMongo(tmp_path)
+    cmd = server.command(27999)
+    assert cmd[:3] == [sys.executable, "-m", "secantus"]
+    assert cmd[cmd.index("--port") + 1] == "27999" and "--storage-path" in cmd
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    frozen = server.command(27999)
+    assert frozen[:2] == [sys.executable, EMBEDDED_FLAG] and frozen[2:] == cmd[3:]
+    with pytest.raises(EmbeddedMongoError):
+        _ = EmbeddedMongo(tmp_path).uri  # never started: no port yet
