@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSystemTrayIcon,
     QTabWidget,
-    QWidget,
 )
 
 from ..core.profiles import Profile, ProfileError, ProfileRegistry
 from ..core.whatsapp import STATE_LABELS_PT
 from ..services.history import HistoryStatus
+from .icons import app_icon
 from .profile_tab import ProfileTab
 
 log = logging.getLogger("wacrm.ui")
@@ -75,6 +76,16 @@ class MainWindow(QMainWindow):
             settings_action.triggered.connect(on_settings)
             self.menuBar().addAction(settings_action)
 
+        self._last_notified: str | None = None
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(app_icon(), self)
+            self.tray.setToolTip(title)
+            self.tray.messageClicked.connect(self._open_last_notified)
+            self.tray.activated.connect(lambda _reason: self._raise())
+            self.tray.show()
+        self.setWindowIcon(app_icon())
+
         self.history_status = QLabel("histórico: iniciando…")
         self.history_status.setObjectName("historyStatus")
         self.statusBar().addPermanentWidget(self.history_status)
@@ -105,6 +116,9 @@ class MainWindow(QMainWindow):
         index = self.tabs.addTab(tab, profile.name)
         tab.stateChanged.connect(lambda _s, t=tab: self._refresh_label(t))
         tab.unreadChanged.connect(lambda _n, t=tab: self._refresh_label(t))
+        tab.notificationRequested.connect(
+            lambda title, text, t=tab: self._notify(t.profile.id, title, text)
+        )
         self._refresh_label(tab)
         self.tabs.setCurrentIndex(index)
         self._update_empty_state()
@@ -120,7 +134,37 @@ class MainWindow(QMainWindow):
         if tab.state != "connected":
             label = f"{label} · {STATE_LABELS_PT[tab.state]}"
         self.tabs.setTabText(index, label)
+        self._update_unread_total()
         self.tabs.setTabToolTip(index, f"{tab.profile.name}: {STATE_LABELS_PT[tab.state]}")
+
+    def total_unread(self) -> int:
+        return sum(t.unread for t in self.profile_tabs())
+
+    def _update_unread_total(self) -> None:
+        total = self.total_unread()
+        base = self.windowTitle().split(" (")[0]
+        self.setWindowTitle(f"{base} ({total})" if total else base)
+        if self.tray is not None:
+            self.tray.setToolTip(f"{base}: {total} conversas não lidas" if total else base)
+
+    def _notify(self, profile_id: str, title: str, text: str) -> None:
+        self._last_notified = profile_id
+        tab = self.tab_for(profile_id)
+        who = tab.profile.name if tab is not None else ""
+        if self.tray is not None:
+            self.tray.showMessage(f"{who}: {title}" if who else title, text, app_icon(), 8000)
+
+    def _open_last_notified(self) -> None:
+        self._raise()
+        if self._last_notified is not None:
+            tab = self.tab_for(self._last_notified)
+            if tab is not None:
+                self.tabs.setCurrentWidget(tab)
+
+    def _raise(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def _close_tab_at(self, index: int) -> None:
         tab = self.tabs.widget(index)
@@ -236,6 +280,3 @@ class MainWindow(QMainWindow):
         for tab in self.profile_tabs():
             tab.shutdown()
         super().closeEvent(event)
-
-    def centralWidget(self) -> QWidget:  # noqa: N802 (Qt override, typed)
-        return super().centralWidget()

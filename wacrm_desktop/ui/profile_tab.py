@@ -33,6 +33,7 @@ from ..services.leads import LeadLookup, LeadService
 from ..web.page import WhatsAppPage
 from .lead_panel import LeadPanel
 from .tasks import TaskRunner
+from .web_prompts import ask_permission, handle_download, make_notification_presenter
 
 log = logging.getLogger("wacrm.ui")
 HISTORY_REFRESH_MS = 300
@@ -43,6 +44,7 @@ class ProfileTab(QWidget):
 
     stateChanged = Signal(str)
     unreadChanged = Signal(int)
+    notificationRequested = Signal(str, str)  # title, message
 
     def __init__(
         self,
@@ -102,6 +104,15 @@ class ProfileTab(QWidget):
         self._history_timer.setInterval(HISTORY_REFRESH_MS)
         self._history_timer.timeout.connect(self._load_history)
 
+        self.web_profile.setNotificationPresenter(
+            make_notification_presenter(
+                profile.id, lambda _pid, title, text: self.notificationRequested.emit(title, text)
+            )
+        )
+        self.web_profile.downloadRequested.connect(lambda d: handle_download(self, d))
+        self.page.permissionRequested.connect(
+            lambda permission: ask_permission(self, self.profile.name, permission)
+        )
         self.page.bridge.eventReceived.connect(self._on_event)
         self.page.titleChanged.connect(self._on_title)
         self.page.loggedOutNavigation.connect(lambda: self._set_state("logged_out"))
