@@ -19,9 +19,13 @@ from .events import (
     ActiveChatEvent,
     BridgeEvent,
     CommandResultEvent,
+    EditEvent,
     HealthEvent,
+    LidPhoneEvent,
     LogEvent,
     MessageEvent,
+    ReactionEvent,
+    RevokeEvent,
     StateEvent,
 )
 
@@ -131,15 +135,77 @@ def _reject_unknown(d: Mapping[str, Any], allowed: set[str], where: str) -> None
 _MESSAGE_FIELDS = {
     "id", "chat_id", "from_me", "type", "t", "body", "caption", "author", "sender", "notify_name",
     "ack", "is_new", "is_group", "chat_name", "chat_phone", "quoted_id", "media",
+    "subtype", "is_notification", "is_forwarded", "latest_edit_ms", "location", "vcards", "poll",
+    "mentioned", "chat_lid",
 }  # fmt: skip
+MAX_VCARDS = 10
+MAX_POLL_OPTIONS = 32
+MAX_MENTIONS = 256
+
+
+def _msg_id(d: Mapping[str, Any], key: str = "id", *, required: bool = True) -> str | None:
+    value = _str(d, key, max_len=MAX_ID_CHARS, required=required)
+    if value is not None and not _MSG_ID_RE.match(value):
+        raise PayloadError(f"{key}: not a serialized message id")
+    return value
+
+
+def _number(d: Mapping[str, Any], key: str, lo: float, hi: float) -> float:
+    value = d.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise PayloadError(f"{key}: expected a number in range")
+    return float(value)
+
+
+def _location(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PayloadError("location: expected object")
+    _reject_unknown(value, {"lat", "lng", "name", "address"}, "location")
+    out: dict[str, Any] = {
+        "lat": _number(value, "lat", -90, 90),
+        "lng": _number(value, "lng", -180, 180),
+    }
+    for key in ("name", "address"):
+        text = _str(value, key, max_len=MAX_NAME_CHARS)
+        if text is not None:
+            out[key] = text
+    return out
+
+
+def _str_list(value: object, key: str, *, max_items: int, max_len: int) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > max_items:
+        raise PayloadError(f"{key}: expected a list of at most {max_items}")
+    for item in value:
+        if not isinstance(item, str) or len(item) > max_len:
+            raise PayloadError(f"{key}: expected short strings")
+    return tuple(value)
+
+
+def _poll(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PayloadError("poll: expected object")
+    _reject_unknown(value, {"name", "options", "selectable_count"}, "poll")
+    name = _str(value, "name", max_len=MAX_TEXT_CHARS, required=True)
+    options = _str_list(
+        value.get("options", []), "options", max_items=MAX_POLL_OPTIONS, max_len=MAX_NAME_CHARS
+    )
+    out: dict[str, Any] = {"name": name, "options": list(options or ())}
+    count = _int(value, "selectable_count", lo=0, hi=MAX_POLL_OPTIONS)
+    if count is not None:
+        out["selectable_count"] = count
+    return out
 
 
 def _message(d: Mapping[str, Any]) -> MessageEvent:
     _reject_unknown(d, _MESSAGE_FIELDS, "message")
-    msg_id = _str(d, "id", max_len=MAX_ID_CHARS, required=True)
+    msg_id = _msg_id(d)
     assert msg_id is not None
-    if not _MSG_ID_RE.match(msg_id):
-        raise PayloadError("id: not a serialized message id")
     chat_id = _wid(d, "chat_id", required=True)
     assert chat_id is not None
     msg_type = _str(d, "type", max_len=40, required=True)
@@ -184,7 +250,68 @@ def _message(d: Mapping[str, Any]) -> MessageEvent:
         quoted_id=_str(d, "quoted_id", max_len=MAX_ID_CHARS),
         media=dict(media) if media else None,
         truncated=body_cut or caption_cut,
+        subtype=_str(d, "subtype", max_len=40),
+        is_notification=_bool(d, "is_notification", default=False),
+        is_forwarded=_bool(d, "is_forwarded", default=False),
+        latest_edit_ms=_int(d, "latest_edit_ms", lo=0, hi=2**53),
+        location=_location(d.get("location")),
+        vcards=_str_list(d.get("vcards"), "vcards", max_items=MAX_VCARDS, max_len=16 * 1024),
+        poll=_poll(d.get("poll")),
+        mentioned=_wids(d.get("mentioned")),
+        chat_lid=_wid(d, "chat_lid"),
     )
+
+
+def _wids(value: object) -> tuple[str, ...] | None:
+    items = _str_list(value, "mentioned", max_items=MAX_MENTIONS, max_len=MAX_WID_CHARS)
+    if items is not None and not all(_WID_RE.match(i) for i in items):
+        raise PayloadError("mentioned: not WhatsApp ids")
+    return items
+
+
+def _edit(d: Mapping[str, Any]) -> EditEvent:
+    _reject_unknown(d, {"id", "body", "caption", "edited_at_ms"}, "edit")
+    msg_id = _msg_id(d)
+    assert msg_id is not None
+    body, body_cut = _text(d, "body")
+    caption, caption_cut = _text(d, "caption")
+    if body is None and caption is None:
+        raise PayloadError("edit: body or caption required")
+    at = _int(d, "edited_at_ms", lo=0, hi=2**53, required=True)
+    assert at is not None
+    return EditEvent(
+        id=msg_id, body=body, caption=caption, edited_at_ms=at, truncated=body_cut or caption_cut
+    )
+
+
+def _revoke(d: Mapping[str, Any]) -> RevokeEvent:
+    _reject_unknown(d, {"id", "revoked_at", "by_admin"}, "revoke")
+    msg_id = _msg_id(d)
+    assert msg_id is not None
+    return RevokeEvent(
+        id=msg_id,
+        revoked_at=_int(d, "revoked_at", lo=0, hi=2**40),
+        by_admin=_bool(d, "by_admin", default=False),
+    )
+
+
+def _reaction(d: Mapping[str, Any]) -> ReactionEvent:
+    _reject_unknown(d, {"id", "sender", "emoji", "t_ms"}, "reaction")
+    msg_id = _msg_id(d)
+    sender = _wid(d, "sender", required=True)
+    emoji = _str(d, "emoji", max_len=32, required=True)
+    t_ms = _int(d, "t_ms", lo=0, hi=2**53, required=True)
+    assert msg_id is not None and sender is not None and emoji is not None and t_ms is not None
+    return ReactionEvent(id=msg_id, sender=sender, emoji=emoji, t_ms=t_ms)
+
+
+def _lid_phone(d: Mapping[str, Any]) -> LidPhoneEvent:
+    _reject_unknown(d, {"lid", "phone"}, "lid_phone")
+    lid = _wid(d, "lid", required=True)
+    phone = _phone(d, "phone")
+    if lid is None or not lid.endswith("@lid") or phone is None:
+        raise PayloadError("lid_phone: a @lid and a phone are required")
+    return LidPhoneEvent(lid=lid, phone=phone)
 
 
 def _ack(d: Mapping[str, Any]) -> AckEvent:
@@ -260,6 +387,10 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], BridgeEvent]] = {
     "health": _health,
     "log": _log,
     "command_result": _command_result,
+    "edit": _edit,
+    "revoke": _revoke,
+    "reaction": _reaction,
+    "lid_phone": _lid_phone,
 }
 
 

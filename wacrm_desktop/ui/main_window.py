@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
 
         for profile in registry.open_profiles():
             self._open_tab(profile)
+        if self.tabs.count():
+            self.tabs.setCurrentIndex(0)  # start on the first profile, as the user ordered them
         self._update_empty_state()
 
     # -- tabs -----------------------------------------------------------------------------------
