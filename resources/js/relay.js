@@ -99,11 +99,35 @@
     }
   }
 
+  // Events dropped here never reach Python's validator, so Python is told how many and why
+  // (at most one report per reason a second), to log them and count them in the health view.
+  const dropCounts = {};
+  const dropTimers = {};
+
+  function reportDrop(reason) {
+    dropCounts[reason] = (dropCounts[reason] || 0) + 1;
+    if (dropTimers[reason]) return;
+    dropTimers[reason] = true;
+    setTimer(() => {
+      const n = dropCounts[reason];
+      dropCounts[reason] = 0;
+      dropTimers[reason] = false;
+      try {
+        if (bridge && typeof bridge.dropped === "function") bridge.dropped(reason, n);
+      } catch (_e) {
+        // Python side gone; nothing to do in the page
+      }
+    }, 1000);
+  }
+
   function onEvent(ev) {
     try {
       const detail = ev ? ev.detail : undefined;
-      if (typeof detail !== "string" || detail.length > MAX_DETAIL) return;
-      if (!TOKEN || tokenOf(detail) !== TOKEN) return;
+      if (typeof detail !== "string") return reportDrop("detail is not a string");
+      if (detail.length > MAX_DETAIL) return reportDrop("payload larger than 256 KiB");
+      const token = tokenOf(detail);
+      if (token === undefined) return reportDrop("payload is not JSON with a token");
+      if (!TOKEN || token !== TOKEN) return reportDrop("token missing or wrong");
       if (bridge) forward(detail);
       else {
         if (queue.length >= QUEUE_MAX) queue.shift();

@@ -55,6 +55,14 @@ class BridgeObject(QObject):
         except Exception:
             log.exception("handler of a bridge event failed")
 
+    @Slot(str, int)
+    def dropped(self, reason: str, count: int) -> None:
+        """The relay refused `count` events before parsing them (bad JSON, size, token)."""
+        count = max(1, min(int(count), 1_000_000))
+        self.rejected += count
+        log.warning("bridge payload dropped by the relay: %s (x%d)", reason[:80], count)
+        self.payloadRejected.emit(reason[:80])
+
     def send_command(self, command: str, args: dict[str, object]) -> None:
         """Ask the page's capture script to do something (only on an explicit user action)."""
         self.command.emit(json.dumps({"token": self.token, "command": command, "args": args}))
