@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint test-js test-py bench clean
+.PHONY: run demo test lint test-js test-py bench clean system-deps screenshot
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,11 @@ demo: $(STAMP)
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 || scripts/install-system-deps.sh
 
+LINT_DIRS := wacrm_desktop tests scripts $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check wacrm_desktop tests bench
-	$(BIN)/ruff format --check wacrm_desktop tests bench
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 
 test-js:
 	node --test tests/js/
@@ -37,6 +39,9 @@ test: $(STAMP) system-deps lint test-js test-py
 
 bench: $(STAMP) system-deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.run_all
+
+screenshot: $(STAMP)
+	xvfb-run -a -s "-screen 0 1440x900x24" $(BIN)/python scripts/demo_screenshot.py docs/demo.png
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
