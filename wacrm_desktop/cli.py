@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import faulthandler
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=str,
         help="guarda todo o estado (perfis, sessões, diário, banco embutido) nesta pasta",
     )
     parser.add_argument(
@@ -56,6 +58,38 @@ def _qt_argv(argv0: str) -> list[str]:
     return args
 
 
+def _fail(message: str) -> int:
+    """A clear pt-BR message on stderr and exit code 2 (usage error), never a traceback."""
+    sys.stderr.write(f"wacrm: {message}\n")
+    return 2
+
+
+def _check_options(ns: argparse.Namespace) -> str | None:
+    """Refuse bad flags before anything starts (no half-started database left behind)."""
+    from .core.profiles import ProfileError, clean_profile_name
+
+    for name in ns.profile:
+        try:
+            clean_profile_name(name)
+        except ProfileError as exc:
+            return f"--profile {name!r}: {exc}"
+    if ns.data_dir is not None:
+        if not ns.data_dir.strip():
+            return "--data-dir não pode ser vazio."
+        ns.data_dir = Path(ns.data_dir)
+        target = ns.data_dir.expanduser()
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            probe = target / ".wacrm-write-test"
+            probe.write_text("ok", encoding="utf-8")
+            probe.unlink()
+        except OSError as exc:
+            return f"--data-dir {str(ns.data_dir)!r}: a pasta não pode ser usada ({exc.strerror})."
+    if ns.whatsapp_url is not None and not ns.whatsapp_url.startswith(("https://", "http://")):
+        return "--whatsapp-url precisa começar com https:// ou http://"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--embedded-mongo"]:
@@ -64,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_embedded_server_main(argv[1:])
     options_ns = build_parser().parse_args(argv)
+    problem = _check_options(options_ns)
+    if problem:
+        return _fail(problem)
 
     from .app import Options, WacrmApp
     from .core.settings import Paths
@@ -71,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     data_dir = options_ns.data_dir
     paths = Paths.resolve(data_dir if data_dir or not options_ns.demo else None)
+    if options_ns.demo and data_dir is None:
+        paths = Paths.resolve(paths.data_dir / "demo")
+    try:
+        paths.ensure()
+    except OSError as exc:
+        return _fail(f"não foi possível criar as pastas do app ({exc.strerror}): {exc.filename}")
     setup_logging(paths.log_dir, debug=options_ns.debug)
     faulthandler.enable()
     if getattr(os, "geteuid", lambda: 1)() == 0:
@@ -78,7 +121,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
     import qasync
+    from PySide6.QtCore import QLockFile
     from PySide6.QtWidgets import QApplication
+
+    # One app per data folder: two would open the same WhatsApp sessions and journals.
+    lock = QLockFile(str(paths.data_dir / "wacrm.lock"))
+    lock.setStaleLockTime(0)
+    if not lock.tryLock(100):
+        return _fail(
+            f"o WACRM Desktop já está aberto com a pasta de dados {paths.data_dir} "
+            "(feche a outra janela ou use outra --data-dir)."
+        )
 
     qt_app = QApplication(_qt_argv(sys.argv[0]))
     qt_app.setApplicationName("WACRM Desktop")
@@ -95,7 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             quit_after_ms=options_ns.quit_after,
         )
     )
-    window = app.start()
+    try:
+        window = app.start()
+    except Exception:
+        log.exception("start-up failed")
+        app.shutdown()
+        lock.unlock()
+        return 1
     window.show()
 
     loop = qasync.QEventLoop(qt_app)
@@ -103,10 +162,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     closed = asyncio.Event()
     qt_app.aboutToQuit.connect(closed.set)
     qt_app.lastWindowClosed.connect(closed.set)
+    # Ctrl+C / SIGTERM close the window like the user would (journal drained, servers stopped).
+    for signame in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, signame):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(getattr(signal, signame), window.close)
     try:
         with loop:
             loop.run_until_complete(closed.wait())
     finally:
         app.shutdown()
+        lock.unlock()
     log.info("bye")
     return 0

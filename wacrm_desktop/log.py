@@ -12,8 +12,9 @@ import re
 import sys
 from pathlib import Path
 
-# Runs of 8-15 digits, optionally inside a WhatsApp id, optionally with a leading '+'.
-_PHONE_RUN = re.compile(r"(?<![0-9])\+?([0-9]{8,15})(?![0-9])")
+# Runs of 8-15 digits (optionally after '+', inside a WhatsApp id or a message id), but not
+# digits glued to letters, '-' or ':' — those are UUIDs, hashes and Chromium's pid:timestamp.
+_PHONE_RUN = re.compile(r"(?<![0-9A-Za-z:\-])\+?([0-9]{8,15})(?![0-9A-Za-z:\-])")
 
 
 def redact_phones(text: str) -> str:

@@ -191,7 +191,9 @@ def test_main_world_cannot_reach_python(
     assert run_js(qtbot, tab, "typeof wacrmBridge") == "undefined"
     # ...while our isolated world has them.
     assert run_js(qtbot, tab, "typeof qt.webChannelTransport", APPLICATION_WORLD) == "object"
-    # A page script forging an event without the token reaches nothing.
+    # A page script forging an event without the page's token reaches nothing. (The token is a
+    # guard against stray or foreign events, not a secret from WhatsApp's own scripts: it
+    # travels in DOM events they could observe — see docs/architecture.md.)
     accepted = tab.page.bridge.accepted
     forged = {
         "v": 1,

@@ -23,3 +23,14 @@ def test_filter_applies_to_args(caplog: pytest.LogCaptureFixture) -> None:
     )
     handler_filter.filter(record)
     assert "5511990010001" not in record.getMessage()
+
+
+def test_uuids_and_chromium_stamps_are_left_alone() -> None:
+    text = "profile wacrm-1bebf015-4b2c-4e7a-9c1d-409351234572 [17960203:228282] ok"
+    assert redact_phones(text) == text
+
+
+def test_phone_inside_message_id_and_query_is_masked() -> None:
+    out = redact_phones("id=false_5511990010001@c.us_3EB0AA telefone=90010001 +5511990010001.")
+    assert "5511990010001" not in out
+    assert "90010001" not in out

@@ -45,3 +45,20 @@ def test_corrupt_file_gives_empty_registry(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text("{not json", encoding="utf-8")
     assert ProfileRegistry(path).all() == []
+
+
+def test_corrupt_file_is_kept_aside_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.json"
+    path.write_text('{"version": 1, "profiles": [{"id": "', encoding="utf-8")
+    reg = ProfileRegistry(path)
+    assert reg.all() == []
+    assert (tmp_path / "profiles.broken.json").read_text(encoding="utf-8").startswith('{"version"')
+
+
+def test_names_are_normalised_and_invisible_characters_removed(tmp_path: Path) -> None:
+    reg = ProfileRegistry(tmp_path / "p.json")
+    composed = reg.add("Jos\u00e9")
+    with pytest.raises(ProfileError):
+        reg.add("Jose\u0301")  # same name typed with a combining accent
+    assert reg.add("Ana\u202e\u200b").name == "Ana"
+    assert composed.name == "José"

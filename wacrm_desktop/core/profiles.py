@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,8 +31,20 @@ class Profile:
     is_open: bool = True
 
 
+# Control and bidirectional-override characters make names that look alike or read backwards.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def clean_profile_name(name: str) -> str:
+    """NFC-normalised, invisible characters removed, spaces collapsed; raises ProfileError."""
+    normalised = unicodedata.normalize("NFC", name)
+    visible = "".join(ch for ch in normalised if unicodedata.category(ch) not in _INVISIBLE)
+    return _clean_name(visible)
+
+
 def _clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    cleaned = " ".join(unicodedata.normalize("NFC", name).split())
+    cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) not in _INVISIBLE)
     if not cleaned:
         raise ProfileError("O nome do perfil não pode ficar vazio.")
     if len(cleaned) > MAX_NAME:
@@ -53,7 +66,14 @@ class ProfileRegistry:
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:
-            log.error("profiles file unreadable: %s", exc)
+            # Keep the damaged file aside: it holds the ids of every profile's WhatsApp session
+            # folder, which someone can still recover by hand. Never overwrite it.
+            backup = self._path.with_name(self._path.stem + ".broken.json")
+            log.error("profiles file unreadable (%s); kept as %s", exc, backup.name)
+            try:
+                self._path.replace(backup)
+            except OSError:
+                log.error("could not move the broken profiles file aside")
             return []
         out: list[Profile] = []
         for item in raw.get("profiles", []) if isinstance(raw, dict) else []:

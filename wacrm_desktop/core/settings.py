@@ -82,6 +82,16 @@ class Paths:
             path.mkdir(parents=True, exist_ok=True)
 
 
+# Bounds of numeric settings; a value outside falls back to the default with a warning.
+_INT_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "lead_cache_ttl_seconds": (60, 7 * 86400),
+    "recent_messages_limit": (10, 5000),
+    "lead_conversation_messages": (1, 500),
+    "lead_prefetch_interval_ms": (100, 60_000),
+    "history_retention_days": (0, 36_500),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Non-secret settings kept in settings.json."""
@@ -93,6 +103,14 @@ class Settings:
     cvcrm_email: str = ""
     phone_region: str = "BR"
     lead_cache_ttl_seconds: int = 600
+    # Lead panel (issue 4). Origem is a CV CRM 2-letter code ([single] list: CH = Chat; there
+    # is no documented WhatsApp code); mídia is a slug (an unknown one creates a new media).
+    cvcrm_lead_origin: str = "CH"
+    cvcrm_lead_media: str = ""
+    cvcrm_lead_url_template: str = ""  # empty = adapters.cvcrm.DEFAULT_LEAD_URL_TEMPLATE
+    lead_quick_replies: list[str] = field(default_factory=list)  # empty = built-in examples
+    lead_conversation_messages: int = 20
+    lead_prefetch_interval_ms: int = 400
     recent_messages_limit: int = 200
     capture_status_and_newsletters: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -118,6 +136,18 @@ class Settings:
                 if isinstance(value, type(default)) and not (
                     isinstance(value, bool) and not isinstance(default, bool)
                 ):
+                    low, high = _INT_RANGES.get(key, (None, None))
+                    if (
+                        isinstance(value, int)
+                        and not isinstance(value, bool)
+                        and (
+                            (low is not None and value < low) or (high is not None and value > high)
+                        )
+                    ):
+                        log.warning(
+                            "settings: %s out of range [%s, %s]; default kept", key, low, high
+                        )
+                        continue
                     kwargs[key] = value
                 else:
                     log.warning("settings: ignoring %s of the wrong type", key)
