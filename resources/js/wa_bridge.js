@@ -73,6 +73,10 @@
     return list.some((o) => typeof o === "string" && o.toLowerCase() === lower);
   }
 
+  function intConfig(v, dflt, lo, hi) {
+    return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? v : dflt;
+  }
+
   const CFG = readBridgeConfig();
   if (!originAllowed(CFG, win.location)) return;
   const TOKEN = typeof CFG.token === "string" ? CFG.token : "";
@@ -87,6 +91,10 @@
   const MEUSER_CAP_MS = 5000;
   const ACTIVE_DEBOUNCE_MS = 50;
   const BACKFILL_CHUNK = 50;
+  // Earlier pages (loadEarlierMsgs) fetched per chat open / reconnect, and the message cap per chat.
+  const BACKFILL_PAGES = intConfig(CFG.backfillPages, 5, 0, 50);
+  const BACKFILL_MAX_EARLIER = intConfig(CFG.backfillMaxEarlier, 500, 0, 20000);
+  const CATCHUP_PAGES = 2;
   const OUTBOX_MAX = 2000;
   const SENT_IDS_MAX = 20000;
   const SEND_RESULT_WAIT_MS = 20000;
@@ -308,6 +316,8 @@
       Msg: pick(coll, "Msg"),
       Chat: pick(coll, "Chat"),
       Contact: pick(coll, "Contact"),
+      // Renamed collections (whatsapp-web-bridge.md §8): old and new keys.
+      GroupMetadata: pick(coll, "GroupMetadata") || pick(coll, "WAWebGroupMetadataCollection"),
       Newsletter: pick(coll, "WAWebNewsletterCollection") || pick(coll, "NewsletterCollection"),
       Socket: pick(requireSafe("WAWebSocketModel"), "Socket"),
       Stream: pick(requireSafe("WAWebStreamModel"), "Stream"),
@@ -324,6 +334,8 @@
       getCurrentLid: pickFn(apiContact, "getCurrentLid"),
       queryWidExists: pickFn(requireSafe("WAWebQueryExistsJob"), "queryWidExists"),
       getEphemeralFields: pickFn(requireSafe("WAWebGetEphemeralFieldsMsgActionsUtils"), "getEphemeralFields"),
+      loadEarlierMsgs: pickFn(requireSafe("WAWebChatLoadMessages"), "loadEarlierMsgs"),
+      reactionTable: pick(requireSafe("WAWebAddonReactionTableMode"), "reactionTableMode"),
     };
   }
 
@@ -349,6 +361,11 @@
       ["WAWebApiContact.getPhoneNumber", !!M.getPhoneNumber],
       ["WAWebQueryExistsJob.queryWidExists", !!M.queryWidExists],
       ["WAWebGetEphemeralFieldsMsgActionsUtils.getEphemeralFields", !!M.getEphemeralFields],
+      ["WAWebChatLoadMessages.loadEarlierMsgs", !!M.loadEarlierMsgs],
+      [
+        "WAWebAddonReactionTableMode.reactionTableMode.bulkUpsert",
+        !!(M.reactionTable && typeof M.reactionTable.bulkUpsert === "function"),
+      ],
       ["Debug.VERSION", !!version],
     ];
     return checks.filter((c) => !c[1]).map((c) => c[0]);
@@ -425,6 +442,29 @@
 
   const phoneCache = new Map();
   const phoneQueried = new Set();
+  const lidPhoneSent = new Set();
+
+  /** Tell Python once per (LID, phone) that WhatsApp revealed the phone of a LID. */
+  function noteLidPhone(lidStr, phone) {
+    if (!phone || chatKind(lidStr) !== "lid" || !isSchemaWid(lidStr)) return;
+    const key = lidStr + "|" + phone;
+    if (lidPhoneSent.has(key)) return;
+    if (lidPhoneSent.size > 5000) lidPhoneSent.clear();
+    lidPhoneSent.add(key);
+    emit("lid_phone", { lid: lidStr, phone });
+  }
+
+  /** The LID of a phone-number user, when WhatsApp knows it locally (WAWebApiContact.getCurrentLid). */
+  function lookupLid(pnStr) {
+    if (!M.getCurrentLid || chatKind(pnStr) !== "user") return null;
+    const wid = toWid(pnStr);
+    if (!wid) return null;
+    try {
+      return widToString(M.getCurrentLid(wid));
+    } catch (_e) {
+      return null;
+    }
+  }
 
   /** Local (synchronous) LID → phone: WAWebApiContact.getPhoneNumber, then contact.phoneNumber. */
   function lookupPhone(lidStr) {
@@ -446,6 +486,7 @@
     if (phone) {
       if (phoneCache.size > 5000) phoneCache.clear();
       phoneCache.set(lidStr, phone);
+      noteLidPhone(lidStr, phone);
     }
     return phone;
   }
@@ -468,7 +509,10 @@
         let phone = lookupPhone(lidStr);
         if (!phone && res && typeof res === "object") {
           phone = phoneFromLookup(readAttr(res, "wid")) || phoneFromLookup(readAttr(res, "phoneNumber"));
-          if (phone) phoneCache.set(lidStr, phone);
+          if (phone) {
+            phoneCache.set(lidStr, phone);
+            noteLidPhone(lidStr, phone);
+          }
         }
         if (phone && lastActiveId === lidStr) refreshActiveChat(false);
       }),
@@ -480,6 +524,7 @@
   // Login state
 
   let cmdLoggedOut = false;
+  let lastLoginState = null;
   let lastStateKey = null;
   let everConnected = false;
 
@@ -510,9 +555,11 @@
       detail = "url:post_logout";
     }
     setState(state, detail);
+    const wasState = lastLoginState;
+    lastLoginState = state;
     // Logged in (socket CONNECTED) is enough to listen; "connected" (synced) triggers the first backfill.
     if (state === "connected" || (socketState === "CONNECTED" && state !== "logged_out")) {
-      onLoggedIn(state === "connected");
+      onLoggedIn(state === "connected", wasState !== "connected");
     }
   }
 
@@ -569,18 +616,35 @@
     if (!isEmitter(M.Msg) || !isEmitter(M.Chat)) return false;
     listen(M.Msg, "add", onMsgAdd);
     listen(M.Msg, "change:ack", onMsgAck);
+    // Edits: both projects listen differently, and the body signal may fire only once (wwebjs
+    // #2598), so all three are watched and deduped on (id, latestEditSenderTimestampMs, text).
+    listen(M.Msg, "change:body", onMsgEdit);
+    listen(M.Msg, "change:caption", onMsgEdit);
+    listen(M.Msg, "change:latestEditMsgKey", onMsgEdit);
+    listen(M.Msg, "change:type", onMsgType);
+    hookReactions();
     listen(M.Chat, "change:active", onActiveChange);
     if (isEmitter(M.Newsletter)) listen(M.Newsletter, "change:active", onActiveChange);
     captureOn = true;
     return true;
   }
 
-  function onLoggedIn(synced) {
+  function onLoggedIn(synced, becameConnected) {
     const wasOn = captureOn;
     if (!attachCapture()) return;
     if (!wasOn) log("info", "capture attached (" + (readVersion() || "unknown version") + ")");
-    if (synced && !everConnected) {
+    if (!synced) return;
+    if (!everConnected) {
       everConnected = true;
+      refreshActiveChat(true);
+      if (pendingCatchUp !== null) {
+        const since = pendingCatchUp;
+        pendingCatchUp = null;
+        catchUp(since);
+      }
+    } else if (becameConnected) {
+      // Back after a reconnect: what arrived meanwhile in the open chat.
+      log("info", "reconnected: backfilling the open chat");
       refreshActiveChat(true);
     }
   }
@@ -603,15 +667,28 @@
   }
 
   function emitMessage(msg, isNew) {
-    const id = msgKeyToString(makeReader(msg)("id"));
+    const read = makeReader(msg);
+    const id = msgKeyToString(read("id"));
     const parsed = parseMsgId(id);
     if (!parsed) return;
     if (shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
+    const type = read("type");
+    if (type === "protocol") {
+      onProtocolMsg(msg);
+      return;
+    }
+    if (isNonMessageType(type)) return;
+    if (type === "revoked") {
+      // Loaded already revoked: the text is gone. Mark it; never overwrite what was stored.
+      emitRevoke(msg);
+      return;
+    }
     if (!isNew && sentIds.has(id)) return; // backfill: already sent in this document
     const data = serializeMessage(msg, {
       meIds: meIds(),
       isNew,
       lookupPhone,
+      lookupLid,
       chatName: chatNameFor(normalizeWid(parsed.remote)),
     });
     if (!data) {
@@ -648,8 +725,96 @@
     }
   }
 
+  const revokedSent = new Set();
+  const editsSent = new Set();
+
+  function emitRevoke(msg) {
+    const data = revokeData(msg);
+    if (!data) return;
+    const parsed = parseMsgId(data.id);
+    if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
+    if (revokedSent.has(data.id)) return;
+    if (revokedSent.size > SENT_IDS_MAX) revokedSent.clear();
+    revokedSent.add(data.id);
+    emit("revoke", data);
+  }
+
+  /** Protocol messages are signals, never history rows: a revoke names the original. */
+  function onProtocolMsg(msg) {
+    emitRevoke(msg);
+  }
+
+  function onMsgType(msg) {
+    if (!msg || typeof msg !== "object") return;
+    if (readAttr(msg, "type") === "revoked") emitRevoke(msg);
+  }
+
+  function onMsgEdit(msg) {
+    if (!msg || typeof msg !== "object") return;
+    const data = editData(msg);
+    if (!data) return;
+    const parsed = parseMsgId(data.id);
+    if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
+    const key = data.id + "|" + data.edited_at_ms + "|" + (data.body || "") + "|" + (data.caption || "");
+    if (editsSent.has(key)) return;
+    if (editsSent.size > SENT_IDS_MAX) editsSent.clear();
+    editsSent.add(key);
+    emit("edit", data);
+  }
+
+  // Reactions are message add-ons kept in WAWebAddonReactionTableMode; its bulkUpsert is the one
+  // place they all pass. The wrapper only copies the rows and always calls the original.
+  const REACTION_HOOK = Symbol.for("wcb.reactions");
+
+  function onReactionRows(rows) {
+    const me = meIds();
+    for (const row of rows) {
+      const data = reactionData(row, me);
+      if (!data) continue;
+      const parsed = parseMsgId(data.id);
+      if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) continue;
+      emit("reaction", data);
+    }
+  }
+
+  function hookReactions() {
+    const table = M.reactionTable;
+    if (!table || typeof table.bulkUpsert !== "function") return false;
+    try {
+      if (table[REACTION_HOOK]) return true;
+    } catch (_e) {
+      return false;
+    }
+    const original = table.bulkUpsert;
+    const observe = safe("reactions", onReactionRows);
+    const wrapper = function bulkUpsert() {
+      try {
+        const rows = arguments[0];
+        if (Array.isArray(rows) && rows.length) {
+          const copy = rows.slice(0, 500);
+          setTimer(() => observe(copy), 0);
+        }
+      } catch (_e) {
+        // observing must never change what WhatsApp does
+      }
+      return original.apply(this, arguments);
+    };
+    try {
+      table.bulkUpsert = wrapper;
+      Object.defineProperty(table, REACTION_HOOK, { value: true, enumerable: false });
+      return true;
+    } catch (e) {
+      log("warning", "reaction hook failed: " + errText(e));
+      return false;
+    }
+  }
+
   function onMsgAdd(msg) {
     if (!msg || typeof msg !== "object") return;
+    if (readAttr(msg, "type") === "protocol") {
+      onProtocolMsg(msg); // a revoke may come with a history load too
+      return;
+    }
     if (readAttr(msg, "isNewMsg") !== true) return; // history loads and scrolling also add
     if (readAttr(msg, "type") === "ciphertext") {
       waitForDecrypt(msg);
@@ -687,25 +852,102 @@
     return [];
   }
 
-  function backfill(chat) {
-    if (!captureOn || !chat) return;
-    const list = modelsOf(readAttr(chat, "msgs")).slice();
-    let i = 0;
-    const step = () => {
-      const end = Math.min(i + BACKFILL_CHUNK, list.length);
-      for (; i < end; i++) {
-        const m = list[i];
-        try {
-          if (!m || readAttr(m, "isNotification") === true) continue;
-          if (readAttr(m, "type") === "ciphertext") continue; // pending: never stored as final
-          emitMessage(m, false);
-        } catch (e) {
-          log("warning", "backfill item failed: " + errText(e));
-        }
+  // Backfill jobs run one after the other (a chat open, the start catch-up, a reconnect), in
+  // chunks of BACKFILL_CHUNK per timer turn so the page stays responsive.
+  let backfillChain = Promise.resolve();
+
+  function pause() {
+    return new Promise((resolve) => setTimer(resolve, 0));
+  }
+
+  async function emitBatch(list, sinceT) {
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i];
+      try {
+        if (!m) continue;
+        const type = readAttr(m, "type");
+        if (type === "ciphertext") continue; // pending: never stored as final
+        if (sinceT && type !== "protocol" && (toSeconds(readAttr(m, "t")) || 0) < sinceT) continue;
+        emitMessage(m, false);
+      } catch (e) {
+        log("warning", "backfill item failed: " + errText(e));
       }
-      if (i < list.length) later(0, "backfill", step);
-    };
-    step();
+      if ((i + 1) % BACKFILL_CHUNK === 0) await pause();
+    }
+  }
+
+  function noEarlier(msgs) {
+    try {
+      const st = msgs && msgs.msgLoadState;
+      return !!(st && st.noEarlierMsgs === true);
+    } catch (_e) {
+      return false;
+    }
+  }
+
+  function oldestT(list) {
+    let min = Infinity;
+    for (const m of list) {
+      const t = toSeconds(readAttr(m, "t"));
+      if (t && t < min) min = t;
+    }
+    return min;
+  }
+
+  /**
+   * The chat's loaded messages, then up to `pages` pages of loadEarlierMsgs (at most
+   * BACKFILL_MAX_EARLIER messages), stopping early at the start of the chat or before `sinceT`.
+   */
+  async function backfillChat(chat, pages, sinceT) {
+    if (!captureOn || !chat) return;
+    const msgs = readAttr(chat, "msgs");
+    const loaded = modelsOf(msgs).slice();
+    await emitBatch(loaded, sinceT);
+    let earlier = 0;
+    let oldest = oldestT(loaded);
+    for (let page = 0; page < pages && earlier < BACKFILL_MAX_EARLIER; page++) {
+      if (!M.loadEarlierMsgs || noEarlier(msgs)) break;
+      if (sinceT && oldest < sinceT) break;
+      let got;
+      try {
+        got = await M.loadEarlierMsgs(chat, msgs);
+      } catch (e) {
+        log("debug", "loadEarlierMsgs failed: " + errText(e));
+        break;
+      }
+      if (!Array.isArray(got) || !got.length) break;
+      const batch = got.slice(0, BACKFILL_MAX_EARLIER - earlier);
+      earlier += batch.length;
+      oldest = Math.min(oldest, oldestT(batch));
+      await emitBatch(batch, sinceT);
+    }
+  }
+
+  function queueBackfill(chat, pages, sinceT) {
+    backfillChain = backfillChain
+      .then(() => backfillChat(chat, pages, sinceT))
+      .catch((e) => log("warning", "backfill failed: " + errText(e)));
+  }
+
+  function backfill(chat) {
+    queueBackfill(chat, BACKFILL_PAGES, 0);
+  }
+
+  let pendingCatchUp = null;
+
+  /** On start: every chat with activity since `sinceT` (the last message the history holds). */
+  function catchUp(sinceT) {
+    if (!captureOn || !everConnected) {
+      pendingCatchUp = sinceT;
+      return;
+    }
+    const chats = modelsOf(M.Chat).filter((c) => {
+      const id = normalizeWid(readAttr(c, "id"));
+      if (!id || shouldIgnoreChat(id, CAPTURE_CFG)) return false;
+      return !sinceT || (toSeconds(readAttr(c, "t")) || 0) >= sinceT;
+    });
+    log("info", "catch-up of " + chats.length + " chats");
+    for (const chat of chats) queueBackfill(chat, sinceT ? CATCHUP_PAGES : 0, sinceT);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -972,6 +1214,11 @@
       case "send_text":
         onSendText(args);
         return;
+      case "catch_up": {
+        const since = args.since_t;
+        catchUp(typeof since === "number" && Number.isFinite(since) && since > 0 ? Math.floor(since) : 0);
+        return;
+      }
       default:
         commandResult(requestIdOf(args), { ok: false, error: "unknown_command" });
     }

@@ -31,6 +31,17 @@ const WACRM_LOGIN_STATES = ["loading", "qr", "connecting", "connected", "phone_o
 // Types whose `body` is a thumbnail (or binary-ish data) rather than text.
 const WACRM_MEDIA_TYPES = ["image", "video", "audio", "ptt", "ptv", "document", "sticker", "album"];
 const WACRM_THUMB_BODY_TYPES = ["location", "ciphertext"];
+// System/notice types (whatsapp-web-bridge.md §3.1): stored flagged `is_notification`.
+const WACRM_NOTIFICATION_TYPES = [
+  "gp2", "notification", "notification_template", "e2e_notification", "call_log", "broadcast_notification",
+];
+// Never stored as messages: protocol (revoke/edit signals), reactions (add-ons), ciphertext (pending).
+const WACRM_NOT_MESSAGES = ["protocol", "reaction", "ciphertext", "debug"];
+const WACRM_REVOKE_SUBTYPES = ["revoke", "sender_revoke", "admin_revoke"];
+const WACRM_MAX_VCARDS = 10;
+const WACRM_MAX_VCARD_UNITS = 16 * 1024;
+const WACRM_MAX_POLL_OPTIONS = 32;
+const WACRM_MAX_MENTIONS = 256;
 
 // ---------------------------------------------------------------------------------------------
 // Strings
@@ -366,6 +377,161 @@ function mediaInfo(read) {
   return Object.keys(m).length ? m : undefined;
 }
 
+/** A finite number within [lo, hi], or undefined. */
+function numberIn(v, lo, hi) {
+  const n = typeof v === "string" && v !== "" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) && n >= lo && n <= hi ? n : undefined;
+}
+
+/** location: {lat, lng, name?, address?}; `loc` holds "name\naddress" when the sender named the place. */
+function locationInfo(read) {
+  const lat = numberIn(read("lat"), -90, 90);
+  const lng = numberIn(read("lng"), -180, 180);
+  if (lat === undefined || lng === undefined) return undefined;
+  const out = { lat, lng };
+  const loc = nonEmptyString(read("loc"));
+  if (loc) {
+    const lines = loc.split("\n");
+    const name = nonEmptyString(lines[0].trim());
+    const address = nonEmptyString(lines.slice(1).join(", ").trim());
+    if (name) out.name = clipString(name, WACRM_MAX_NAME_UNITS);
+    if (address) out.address = clipString(address, WACRM_MAX_NAME_UNITS);
+  }
+  return out;
+}
+
+function isVcardText(s) {
+  return typeof s === "string" && /^\s*BEGIN:VCARD/i.test(s) && s.length <= WACRM_MAX_VCARD_UNITS;
+}
+
+/** Contact cards: `vcard` keeps one in `body`; `multi_vcard` keeps `vcardList` [{displayName, vcard}]. */
+function vcardsOf(read, type) {
+  const out = [];
+  if (type === "vcard") {
+    const b = read("body");
+    if (isVcardText(b)) out.push(sanitizeString(b));
+  }
+  const list = read("vcardList");
+  if (Array.isArray(list)) {
+    for (const item of list) {
+      if (out.length >= WACRM_MAX_VCARDS) break;
+      const v = item && typeof item === "object" ? readAttr(item, "vcard") : item;
+      if (isVcardText(v)) out.push(sanitizeString(v));
+    }
+  }
+  return out.length ? out : undefined;
+}
+
+/** poll_creation: {name, options: [names], selectable_count?}. */
+function pollInfo(read) {
+  const name = nonEmptyString(read("pollName"));
+  if (!name) return undefined;
+  const options = [];
+  const raw = read("pollOptions");
+  if (Array.isArray(raw)) {
+    for (const o of raw) {
+      if (options.length >= WACRM_MAX_POLL_OPTIONS) break;
+      const n = typeof o === "string" ? o : o && typeof o === "object" ? readAttr(o, "name") : undefined;
+      if (typeof n === "string") options.push(clipString(n, WACRM_MAX_NAME_UNITS));
+    }
+  }
+  const out = { name: clipString(name, WACRM_MAX_TEXT_UNITS), options };
+  const count = nonNegativeInt(read("pollSelectableOptionsCount"));
+  if (count !== undefined && count <= WACRM_MAX_POLL_OPTIONS) out.selectable_count = count;
+  return out;
+}
+
+function mentionsOf(read) {
+  const list = read("mentionedJidList");
+  if (!Array.isArray(list) || !list.length) return undefined;
+  const out = [];
+  for (const w of list) {
+    if (out.length >= WACRM_MAX_MENTIONS) break;
+    const n = normalizeWid(w);
+    if (n && isSchemaWid(n) && out.indexOf(n) === -1) out.push(n);
+  }
+  return out.length ? out : undefined;
+}
+
+/** True for types that are never stored as a `message` (protocol signals, reactions, pending). */
+function isNonMessageType(type) {
+  return WACRM_NOT_MESSAGES.indexOf(type) !== -1;
+}
+
+/**
+ * A delete-for-everyone signal → `revoke` data {id, revoked_at?, by_admin}, or null.
+ * Either a `protocol` message (subtype revoke/sender_revoke/admin_revoke) whose
+ * `protocolMessageKey` names the original, or the original model itself once its type is `revoked`.
+ */
+function revokeData(msg) {
+  if (!msg || typeof msg !== "object") return null;
+  const read = makeReader(msg);
+  const type = read("type");
+  const subtype = nonEmptyString(read("subtype")) || "";
+  let id = null;
+  if (type === "protocol") {
+    if (WACRM_REVOKE_SUBTYPES.indexOf(subtype) === -1) return null;
+    id = msgKeyToString(read("protocolMessageKey"));
+  } else if (type === "revoked") {
+    id = msgKeyToString(read("id"));
+  }
+  if (!id || !isSchemaMsgId(id)) return null;
+  const out = { id, by_admin: subtype === "admin_revoke" };
+  const t = toSeconds(read("t"));
+  if (type === "protocol" && t) out.revoked_at = t;
+  return out;
+}
+
+/**
+ * An edited message model → `edit` data {id, body?, caption?, edited_at_ms}, or null when the
+ * model carries no edit marker (a body set while decrypting is not an edit).
+ */
+function editData(msg) {
+  if (!msg || typeof msg !== "object") return null;
+  const read = makeReader(msg);
+  const type = read("type");
+  if (type === "revoked" || isNonMessageType(type)) return null;
+  const at = nonNegativeInt(read("latestEditSenderTimestampMs"));
+  if (at === undefined || at <= 0) return null;
+  const id = msgKeyToString(read("id"));
+  if (!id || !isSchemaMsgId(id)) return null;
+  const out = { id, edited_at_ms: at };
+  const mediaLike = WACRM_MEDIA_TYPES.indexOf(type) !== -1 || Boolean(read("directPath"));
+  if (!mediaLike && type !== "location") {
+    const b = nonEmptyString(read("body"));
+    if (b && !looksLikeThumbnail(b)) out.body = clipString(b, WACRM_MAX_TEXT_UNITS);
+  }
+  const c = nonEmptyString(read("caption"));
+  if (c && !looksLikeThumbnail(c)) out.caption = clipString(c, WACRM_MAX_TEXT_UNITS);
+  if (out.body === undefined && out.caption === undefined) return null;
+  return out;
+}
+
+/**
+ * One reaction record (WAWebAddonReactionTableMode rows: `reactionParentKey`, `reactionText`,
+ * `reactionTimestamp` in ms, `author` or `from`, `id` = the reaction's own key) → `reaction` data
+ * {id, sender, emoji, t_ms}, or null. An empty emoji means the sender removed the reaction.
+ */
+function reactionData(rec, meIds) {
+  if (!rec || typeof rec !== "object") return null;
+  const read = makeReader(rec);
+  const id = msgKeyToString(read("reactionParentKey") || read("parentMsgKey"));
+  if (!id || !isSchemaMsgId(id)) return null;
+  const ownKey = read("id");
+  const fromMe = ownKey && typeof ownKey === "object" ? readAttr(ownKey, "fromMe") === true : false;
+  let sender = normalizeWid(read("author")) || normalizeWid(read("from")) || normalizeWid(read("senderUserJid"));
+  if ((!sender || chatKind(sender) === "group") && fromMe) sender = preferredOwnId(meIds);
+  if (!sender || !isSchemaWid(sender) || chatKind(sender) === "group") return null;
+  let emoji = read("reactionText");
+  if (emoji === undefined || emoji === null) emoji = "";
+  if (typeof emoji !== "string" || emoji.length > 32) return null;
+  let tMs = nonNegativeInt(read("reactionTimestamp"));
+  if (tMs === undefined) tMs = nonNegativeInt(read("t"));
+  if (tMs === undefined) return null;
+  if (tMs < 1e11) tMs *= 1000; // seconds on some builds
+  return { id, sender, emoji: sanitizeString(emoji), t_ms: tMs };
+}
+
 /**
  * A WhatsApp message model → the `message` data object of the envelope (docs/architecture.md).
  *
@@ -409,6 +575,7 @@ function serializeMessage(msg, ctx) {
   let body;
   if (type === "poll_creation") body = nonEmptyString(read("pollName"));
   else if (type === "event_creation" || type === "scheduled_event_creation") body = nonEmptyString(read("eventName"));
+  else if (type === "vcard" || type === "multi_vcard") body = undefined; // the card text goes to `vcards`
   else if (!thumbBody) {
     const b = nonEmptyString(read("body"));
     if (b && !looksLikeThumbnail(b)) body = b;
@@ -469,6 +636,35 @@ function serializeMessage(msg, ctx) {
   if (mediaLike) {
     const media = mediaInfo(read);
     if (media) out.media = media;
+  }
+  const subtype = nonEmptyString(read("subtype"));
+  if (subtype && WACRM_SCHEMA_TYPE.test(subtype)) out.subtype = subtype;
+  if (read("isNotification") === true || WACRM_NOTIFICATION_TYPES.indexOf(type) !== -1) out.is_notification = true;
+  if (read("isForwarded") === true) out.is_forwarded = true;
+  const editedAt = nonNegativeInt(read("latestEditSenderTimestampMs"));
+  if (editedAt) out.latest_edit_ms = editedAt;
+  if (type === "location") {
+    const location = locationInfo(read);
+    if (location) out.location = location;
+  }
+  if (type === "vcard" || type === "multi_vcard") {
+    const vcards = vcardsOf(read, type);
+    if (vcards) out.vcards = vcards;
+  }
+  if (type === "poll_creation") {
+    const poll = pollInfo(read);
+    if (poll) out.poll = poll;
+  }
+  const mentioned = mentionsOf(read);
+  if (mentioned) out.mentioned = mentioned;
+  if (kind === "user" && c && typeof c.lookupLid === "function") {
+    let lid = null;
+    try {
+      lid = normalizeWid(c.lookupLid(chatId));
+    } catch (_e) {
+      lid = null;
+    }
+    if (lid && chatKind(lid) === "lid" && isSchemaWid(lid)) out.chat_lid = lid;
   }
   return out;
 }
@@ -649,6 +845,11 @@ if (typeof module === "object" && module && module.exports) {
     shouldIgnoreChat,
     serializeMessage,
     serializeActiveChat,
+    revokeData,
+    editData,
+    reactionData,
+    isNonMessageType,
+    locationInfo,
     mapLoginState,
     makeEnvelope,
     parseCommand,

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from wacrm_desktop.app import Options, WacrmApp
 from wacrm_desktop.core.settings import Settings, save_settings
 from wacrm_desktop.ui.profile_tab import ProfileTab
+from wacrm_desktop.web.qt_workarounds import run_javascript
 
 MAIN_WORLD = 0
 APPLICATION_WORLD = 1  # QWebEngineScript.ApplicationWorld: where our relay and `qt` live
@@ -21,7 +22,8 @@ CRM_TOKEN = "demo-token"
 def run_js(qtbot: QtBot, tab: ProfileTab, code: str, world: int = MAIN_WORLD) -> Any:
     """Run `code` in the tab's page and return its (JSON-able) value."""
     box: dict[str, Any] = {}
-    tab.page.runJavaScript(code, world, lambda result: box.setdefault("r", result))
+    # Not page.runJavaScript directly: PySide6 6.12.0 leaks a None reference per call.
+    run_javascript(tab.page, code, world, lambda result: box.setdefault("r", result))
     qtbot.waitUntil(lambda: "r" in box, timeout=10_000)
     return box["r"]
 

@@ -64,6 +64,13 @@ def _check_token(got: object, expected: str) -> None:
         raise PayloadError("token missing or wrong")
 
 
+def _no_lone_surrogates(value: str) -> str:
+    """JS strings may hold half an emoji (a lone UTF-16 surrogate): not encodable as UTF-8."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in value):
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _str(d: Mapping[str, Any], key: str, *, max_len: int, required: bool = False) -> str | None:
     value = d.get(key)
     if value is None:
@@ -74,7 +81,7 @@ def _str(d: Mapping[str, Any], key: str, *, max_len: int, required: bool = False
         raise PayloadError(f"{key}: expected string, got {type(value).__name__}")
     if len(value) > max_len:
         raise PayloadError(f"{key}: longer than {max_len}")
-    return value
+    return _no_lone_surrogates(value)
 
 
 def _bool(d: Mapping[str, Any], key: str, *, default: bool | None = None) -> bool:
@@ -182,7 +189,7 @@ def _str_list(value: object, key: str, *, max_items: int, max_len: int) -> tuple
     for item in value:
         if not isinstance(item, str) or len(item) > max_len:
             raise PayloadError(f"{key}: expected short strings")
-    return tuple(value)
+    return tuple(_no_lone_surrogates(item) for item in value)
 
 
 def _poll(value: object) -> dict[str, Any] | None:
@@ -248,7 +255,11 @@ def _message(d: Mapping[str, Any]) -> MessageEvent:
         chat_name=_str(d, "chat_name", max_len=MAX_NAME_CHARS),
         chat_phone=_phone(d, "chat_phone"),
         quoted_id=_str(d, "quoted_id", max_len=MAX_ID_CHARS),
-        media=dict(media) if media else None,
+        media=(
+            {k: _no_lone_surrogates(v) if isinstance(v, str) else v for k, v in media.items()}
+            if media
+            else None
+        ),
         truncated=body_cut or caption_cut,
         subtype=_str(d, "subtype", max_len=40),
         is_notification=_bool(d, "is_notification", default=False),
@@ -352,7 +363,9 @@ def _health(d: Mapping[str, Any]) -> HealthEvent:
         if not isinstance(item, str) or len(item) > 200:
             raise PayloadError("missing: expected strings")
     return HealthEvent(
-        ok=_bool(d, "ok"), version=_str(d, "version", max_len=64), missing=tuple(missing)
+        ok=_bool(d, "ok"),
+        version=_str(d, "version", max_len=64),
+        missing=tuple(_no_lone_surrogates(m) for m in missing),
     )
 
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.bridge_schema import PayloadError, parse_payload
 from ..core.events import BridgeEvent
+from .qt_workarounds import emit
 
 log = logging.getLogger("wacrm.bridge")
 
@@ -42,16 +43,16 @@ class BridgeObject(QObject):
         except PayloadError as exc:
             self.rejected += 1
             log.warning("bridge payload dropped: %s", exc)
-            self.payloadRejected.emit(str(exc))
+            emit(self.payloadRejected, str(exc))
             return
         except Exception:  # a bug in validation must not take the app down
             self.rejected += 1
             log.exception("bridge payload dropped: validator failed")
-            self.payloadRejected.emit("internal error")
+            emit(self.payloadRejected, "internal error")
             return
         self.accepted += 1
         try:
-            self.eventReceived.emit(event)
+            emit(self.eventReceived, event)
         except Exception:
             log.exception("handler of a bridge event failed")
 
@@ -61,8 +62,8 @@ class BridgeObject(QObject):
         count = max(1, min(int(count), 1_000_000))
         self.rejected += count
         log.warning("bridge payload dropped by the relay: %s (x%d)", reason[:80], count)
-        self.payloadRejected.emit(reason[:80])
+        emit(self.payloadRejected, reason[:80])
 
     def send_command(self, command: str, args: dict[str, object]) -> None:
         """Ask the page's capture script to do something (only on an explicit user action)."""
-        self.command.emit(json.dumps({"token": self.token, "command": command, "args": args}))
+        emit(self.command, json.dumps({"token": self.token, "command": command, "args": args}))

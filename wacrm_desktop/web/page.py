@@ -11,7 +11,8 @@ from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
 
 from .bridge import BridgeObject
-from .scripts import BridgeConfig, build_scripts
+from .qt_workarounds import emit, run_javascript
+from .scripts import BridgeConfig, build_scripts, read_resource_text
 
 log = logging.getLogger("wacrm.web")
 js_log = logging.getLogger("wacrm.js")
@@ -57,6 +58,22 @@ class WhatsAppPage(QWebEnginePage):
 
     def load_home(self) -> None:
         self.load(QUrl(self.home_url))
+
+    def reset_storage(self) -> None:
+        """Delete the WhatsApp origin's web storage from inside the page, then load the start page.
+
+        Runs in the isolated world (WhatsApp's scripts never see it). If the page is not on the
+        WhatsApp origin (e.g. a crash page), only the start page is loaded again.
+        """
+        if _origin(self.url().toString()) != self._origin:
+            self.load_home()
+            return
+        run_javascript(
+            self,
+            read_resource_text("js", "reset_storage.js"),
+            QWebEngineScript.ScriptWorldId.ApplicationWorld,
+            lambda _done: None,
+        )
 
     # -- Qt overrides -------------------------------------------------------------------------
     def javaScriptConsoleMessage(  # noqa: N802 (Qt override)
@@ -104,13 +121,13 @@ class WhatsAppPage(QWebEnginePage):
         if status == QWebEnginePage.RenderProcessTerminationStatus.NormalTerminationStatus:
             return
         log.error("WhatsApp page renderer died (%s, code %d); reloading", status.name, code)
-        self.renderCrashed.emit(status.name)
+        emit(self.renderCrashed, status.name)
         QTimer.singleShot(CRASH_RELOAD_DELAY_MS, self, self.load_home)
 
     def _on_url_changed(self, url: QUrl) -> None:
         # WhatsApp navigates to ...?post_logout=1 after the device was unlinked: authoritative.
         if "post_logout=1" in url.query():
-            self.loggedOutNavigation.emit()
+            emit(self.loggedOutNavigation)
 
 
 def _origin(url: str) -> str:

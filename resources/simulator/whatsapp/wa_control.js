@@ -76,13 +76,20 @@
     return msg;
   }
 
+  const TINY_THUMB =
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2Q==";
+
+  function vcardFor(name) {
+    return "BEGIN:VCARD\nVERSION:3.0\nFN:" + name + "\nTEL;type=CELL;waid=5511990000000:+55 11 99000-0000\nEND:VCARD";
+  }
+
   function applyMedia(attrs, opts) {
     const type = opts.type || "chat";
     if (type === "image") {
       Object.assign(attrs, {
         type: "image",
         body: "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==",
-        caption: opts.caption !== undefined ? opts.caption : attrs.body || undefined,
+        caption: opts.caption === null ? undefined : opts.caption !== undefined ? opts.caption : attrs.body || undefined,
         mimetype: opts.mimetype || "image/jpeg",
         size: opts.size || 98304,
         width: 1280,
@@ -101,8 +108,39 @@
         directPath: "/v/t62.7119-24/sim-" + app.core.randomHex(12),
         mediaKey: app.core.randomHex(32),
       });
+    } else if (type === "location") {
+      Object.assign(attrs, {
+        type: "location",
+        body: TINY_THUMB,
+        lat: typeof opts.lat === "number" ? opts.lat : -23.5614,
+        lng: typeof opts.lng === "number" ? opts.lng : -46.6559,
+        loc: opts.loc !== undefined ? opts.loc : undefined,
+      });
+    } else if (type === "vcard") {
+      Object.assign(attrs, { type: "vcard", body: opts.vcard || vcardFor(attrs.body || "Contato") });
+    } else if (type === "multi_vcard") {
+      const names = opts.names || ["Contato 1", "Contato 2"];
+      Object.assign(attrs, {
+        type: "multi_vcard",
+        body: "",
+        vcardList: names.map((n) => ({ displayName: n, vcard: vcardFor(n) })),
+      });
+    } else if (type === "poll_creation") {
+      Object.assign(attrs, {
+        type: "poll_creation",
+        body: "",
+        pollName: attrs.body,
+        pollOptions: (opts.options || ["Sim", "Não"]).map((name, i) => ({ localId: i, name: name })),
+        pollSelectableOptionsCount: opts.selectable || 1,
+      });
+    } else if (type === "gp2" || type === "notification_template" || type === "e2e_notification" || type === "call_log") {
+      Object.assign(attrs, { type: type, subtype: opts.subtype || undefined, body: "", isNotification: true });
     } else if (type !== "chat") {
       attrs.type = String(type);
+    }
+    if (opts.isForwarded) {
+      attrs.isForwarded = true;
+      attrs.forwardingScore = 1;
     }
     if (opts.quotedId) {
       const q = findMsg(opts.quotedId);
@@ -143,7 +181,8 @@
         t: t,
         clientReceivedTsMillis: now,
         from: chat.id,
-        to: me,
+        // opts.toPn: a LID chat whose `to` is our phone-number id (one message mixing our two ids)
+        to: opts.toPn ? app.me.pn : me,
         author: author,
         ack: 0,
         notifyName: contact ? contact.pushname : undefined,
@@ -201,7 +240,8 @@
     },
 
     /** The sender edited a message (body or caption; latestEdit* markers). */
-    editMessage(serializedId, newText) {
+    editMessage(serializedId, newText, opts) {
+      opts = opts || {};
       const msg = findMsg(serializedId);
       const editKey = new MsgKey({
         fromMe: msg.id.fromMe,
@@ -213,19 +253,120 @@
         latestEditMsgKey: editKey,
         latestEditSenderTimestampMs: Date.now(),
       };
+      const text = {};
       if (msg.type === "chat") {
-        changes.body = String(newText);
+        text.body = String(newText);
       } else {
-        changes.caption = String(newText);
+        text.caption = String(newText);
       }
-      msg.set(changes);
+      if (opts.signal === "key-only") {
+        // Some builds fire only the marker for a second edit (wwebjs #2598): the text changes silently.
+        msg.set(text, { silent: true });
+        msg.set(changes);
+      } else {
+        msg.set(Object.assign(changes, text));
+      }
       return msg.id.toString();
     },
 
-    /** Delete for everyone: the model keeps its id, becomes `revoked` and loses its text. */
-    revokeMessage(serializedId) {
+    /** A contact (or we, with senderKey "me") reacts to a message; "" removes the reaction. */
+    react(serializedId, senderKey, emoji) {
+      const parent = findMsg(serializedId);
+      const chat = chatOf(parent.id.remote.toString(), false);
+      const fromMe = senderKey === "me";
+      let sender;
+      if (fromMe) {
+        sender = app.meFor(chat);
+      } else {
+        const s = app.seedByKey.get(String(senderKey));
+        sender = s ? s.wid : new Wid(String(senderKey));
+      }
+      const row = {
+        id: new MsgKey({
+          fromMe: fromMe,
+          remote: chat.id,
+          id: app.rawIdFor(fromMe ? "android" : app.platformOf(sender.toString()), null),
+          participant: chat.id.isGroup() ? sender : undefined,
+        }),
+        reactionParentKey: parent.id,
+        reactionText: String(emoji == null ? "" : emoji),
+        reactionTimestamp: Date.now(),
+        author: chat.id.isGroup() || !fromMe ? sender : undefined,
+        from: fromMe ? sender : chat.id,
+        orphan: 0,
+        read: false,
+      };
+      app.reactionTableMode.bulkUpsert([row]);
+      return row.id.toString();
+    },
+
+    /** WhatsApp fires `add` for the same message again (seen with reconnects and re-renders). */
+    refire(serializedId) {
       const msg = findMsg(serializedId);
-      msg.set({ type: "revoked", subtype: msg.id.fromMe ? "sender_revoke" : "admin_revoke", body: "", caption: undefined });
+      Msg.trigger("add", msg, Msg, {});
+      return msg.id.toString();
+    },
+
+    /** A chat with `total` messages: `loaded` of them in chat.msgs, the rest behind loadEarlierMsgs. */
+    addBigChat(phoneDigits, total, loaded, pageSize) {
+      requireMain();
+      const wid = new Wid(String(phoneDigits) + "@c.us");
+      const contact = app.ensureContact(wid, { pushname: "Cliente Histórico" });
+      const chat = app.chatByWid(contact.id, true);
+      const me = app.meFor(chat);
+      const start = app.nowSec() - total * 60;
+      const all = [];
+      for (let i = 0; i < total; i++) {
+        const fromMe = i % 3 === 0;
+        all.push({
+          id: new MsgKey({ fromMe: fromMe, remote: chat.id, id: "3A" + app.core.stableHex("big:" + phoneDigits + ":" + i, 18) }),
+          type: "chat",
+          body: "Mensagem antiga " + i,
+          t: start + i * 60,
+          from: fromMe ? me : chat.id,
+          to: fromMe ? chat.id : me,
+          ack: fromMe ? 3 : 0,
+          isNewMsg: false,
+          isMdHistoryMsg: true,
+          self: fromMe ? "out" : "in",
+        });
+      }
+      const pre = all.splice(all.length - loaded);
+      app.earlier.set(chat.id.toString(), all);
+      app.earlierPageSize.set(chat.id.toString(), pageSize || 50);
+      pre.forEach((attrs) => app.addMsg(chat, attrs, { seed: true, silentChat: true }));
+      return chat.id.toString();
+    },
+
+    /** Delete for everyone: the model keeps its id, becomes `revoked` and loses its text. */
+    revokeMessage(serializedId, opts) {
+      opts = opts || {};
+      const msg = findMsg(serializedId);
+      const subtype = opts.byAdmin ? "admin_revoke" : "sender_revoke";
+      // The signal is a `protocol` message whose protocolMessageKey names the original...
+      const chat = chatOf(msg.id.remote.toString(), false);
+      const proto = new app.MsgModel({
+        id: new MsgKey({
+          fromMe: msg.id.fromMe,
+          remote: msg.id.remote,
+          id: app.rawIdFor(msg.id.fromMe ? "android" : app.platformOf(String(msg.author || msg.from)), null),
+          participant: msg.id.participant,
+        }),
+        type: "protocol",
+        subtype: subtype,
+        protocolMessageKey: msg.id,
+        t: app.nowSec(),
+        from: msg.from,
+        to: msg.to,
+        author: msg.author,
+        isNewMsg: true,
+      });
+      Msg.add(proto);
+      // ...then the original keeps its id, becomes `revoked` and loses its text.
+      msg.set({ type: "revoked", subtype: subtype, body: "", caption: undefined });
+      if (chat) {
+        chat.trigger("change:msgs", chat);
+      }
       return msg.id.toString();
     },
 
@@ -244,8 +385,8 @@
     },
 
     /** Linked devices → Log out on the phone. */
-    logoutFromPhone() {
-      app.logout("phone");
+    logoutFromPhone(spelling) {
+      app.logout("phone", spelling);
       return true;
     },
 

@@ -112,6 +112,14 @@
     width: undefined,
     height: undefined,
     isGif: false,
+    isCaptionByUser: undefined,
+    lat: undefined,
+    lng: undefined,
+    loc: undefined,
+    vcardList: undefined,
+    pollName: undefined,
+    pollOptions: undefined,
+    pollSelectableOptionsCount: undefined,
   };
 
   const MsgModel = defineModel("MsgModel", MSG_FIELDS, {});
@@ -350,6 +358,8 @@
     pnToLid: new Map(),
     pendingLookup: new Map(), // seed contacts whose phone only becomes known after queryWidExists
     earlier: new Map(), // chat id -> older message attrs not loaded yet (newest last)
+    earlierPageSize: new Map(), // chat id -> loadEarlierMsgs page size (default EARLIER_BATCH)
+    reactions: new Map(), // "<parent msg id>|<sender>" -> reaction row (the add-on table)
     readReceiptsSent: 0,
     lookups: 0,
     qrRefs: 0,
@@ -1273,13 +1283,35 @@
       target.msgLoadState.noEarlierMsgs = true;
       return [];
     }
-    const batch = rest.splice(Math.max(0, rest.length - EARLIER_BATCH));
+    const size = app.earlierPageSize.get(chat.id.toString()) || EARLIER_BATCH;
+    const batch = rest.splice(Math.max(0, rest.length - size));
     const loaded = batch.map((attrs) => addMsg(chat, attrs, { seed: true, silentChat: true }));
     if (!rest.length) {
       target.msgLoadState.noEarlierMsgs = true;
     }
     return loaded;
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Reactions: a message add-on table (one row per sender and parent message)
+
+  const reactionTableMode = {
+    bulkUpsert: function (rows) {
+      (Array.isArray(rows) ? rows : []).forEach((row) => {
+        const sender = row.author || row.from;
+        app.reactions.set(String(row.reactionParentKey) + "|" + String(sender), row);
+      });
+      app.trigger("reactions");
+      return Promise.resolve();
+    },
+    get: function (parentKey) {
+      const prefix = String(parentKey) + "|";
+      return Array.from(app.reactions.entries())
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([, v]) => v);
+    },
+  };
+  app.reactionTableMode = reactionTableMode;
 
   // -------------------------------------------------------------------------------------------
   // Login flow
@@ -1433,14 +1465,19 @@
   app.boot = boot;
 
   /** Logout: from the phone (Linked devices → Log out) or locally (Socket.logout()). */
-  app.logout = function (origin) {
+  app.logout = function (origin, spelling) {
     if (app.loggingOut) {
       return;
     }
     app.loggingOut = true;
     app.logoutOrigin = origin;
-    Cmd.trigger("logout");
-    Cmd.trigger("logout_from_bridge");
+    // Builds before early 2026 fire `logout`, newer ones `logout_from_bridge` (notes §2.3).
+    if (spelling !== "logout_from_bridge") {
+      Cmd.trigger("logout");
+    }
+    if (spelling !== "logout") {
+      Cmd.trigger("logout_from_bridge");
+    }
     Cmd.isMainLoaded = false;
     Socket.set({ hasSynced: false });
     setSocket("UNPAIRED");
@@ -1533,6 +1570,12 @@
             delete all.Msg;
             delete all.Chat;
           }
+          if (MODE === "renamed") {
+            // Newer builds: renamed collection key, exports under `.default` (notes §1.1, §8).
+            delete all.GroupMetadata;
+            all.WAWebGroupMetadataCollection = GroupMetadataColl;
+            return { default: all };
+          }
           return all;
         }),
       ],
@@ -1571,6 +1614,7 @@
       ["WAWebSendMsgChatAction", plain({ addAndSendMsgToChat: addAndSendMsgToChat })],
       ["WAWebFindChatAction", plain({ findOrCreateLatestChat: findOrCreateLatestChat })],
       ["WAWebChatLoadMessages", plain({ loadEarlierMsgs: loadEarlierMsgs })],
+      ["WAWebAddonReactionTableMode", plain({ reactionTableMode: reactionTableMode })],
       ["WAWebGetEphemeralFieldsMsgActionsUtils", plain({ getEphemeralFields: () => ({}) })],
       [
         "WAWebMsgReply",

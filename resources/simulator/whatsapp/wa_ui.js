@@ -658,7 +658,7 @@
   Stream.on("change:mode", renderScreen);
   Conn.on("change:ref", updateQr);
   app.on("syncing", renderScreen);
-  app.Cmd.on("logout", () => global.setTimeout(renderScreen, 0));
+  app.Cmd.on("logout logout_from_bridge", () => global.setTimeout(renderScreen, 0));
 
   Chat.on("add remove change:t change:unreadCount change:formattedTitle change:active", queueChatList);
   Chat.on("change:active", () => global.setTimeout(renderConversation, 0));

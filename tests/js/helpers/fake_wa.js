@@ -144,7 +144,10 @@ const MSG_ATTRS = [
   "isNewMsg", "isNotification", "isCaptionByUser", "pollName", "eventName", "isStatusV3", "local", "self",
 ];
 class MsgModel extends Model {}
-defineAttrs(MsgModel, MSG_ATTRS);
+defineAttrs(MsgModel, MSG_ATTRS.concat([
+  "latestEditMsgKey", "latestEditSenderTimestampMs", "protocolMessageKey", "isForwarded", "vcardList",
+  "pollOptions", "pollSelectableOptionsCount", "mentionedJidList",
+]));
 
 class ChatModel extends Model {}
 defineAttrs(ChatModel, ["id", "active", "formattedTitle", "name", "contact", "msgs", "groupMetadata", "t"]);
@@ -258,6 +261,26 @@ function makeWhatsApp(opts = {}) {
       },
     },
     WAWebGetEphemeralFieldsMsgActionsUtils: { getEphemeralFields: () => ({}) },
+    WAWebChatLoadMessages: {
+      // Pages come from chat.__earlier (oldest first); [] at the start of the chat.
+      async loadEarlierMsgs(chat, msgs) {
+        calls.loadEarlierMsgs = (calls.loadEarlierMsgs || 0) + 1;
+        const rest = chat.__earlier || [];
+        const page = rest.splice(Math.max(0, rest.length - (opts.earlierPage || 3)));
+        for (const m of page) msgs.add(m);
+        if (!rest.length && msgs.msgLoadState) msgs.msgLoadState.noEarlierMsgs = true;
+        return page;
+      },
+    },
+    WAWebAddonReactionTableMode: {
+      reactionTableMode: {
+        rows: [],
+        bulkUpsert(rows) {
+          this.rows.push(...rows);
+          return Promise.resolve(rows.length);
+        },
+      },
+    },
     WAWebUpdateUnreadChatAction: {
       sendSeen() {
         calls.sendSeen += 1;

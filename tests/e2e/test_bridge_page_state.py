@@ -1,0 +1,161 @@
+"""Issue 3 page-state cases on real QtWebEngine: degraded builds, ids without `_serialized`,
+device unlinked (both logout spellings) and reset, renderer crash, other origins.
+
+One app (profile "Bruno") for the module; tests that change the page URL load it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from bridge_env import BridgeEnv, bridge_env
+from helpers import APPLICATION_WORLD, run_js
+from PySide6.QtWebEngineCore import QWebEnginePage
+from pytestqt.qtbot import QtBot
+
+from wacrm_desktop.core.events import HealthEvent, LogEvent, StateEvent
+from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
+from wacrm_desktop.web.page import CRASH_RELOAD_DELAY_MS
+
+
+@pytest.fixture(scope="module")
+def env(
+    qapp: object, mongo_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeEnv]:
+    yield from bridge_env(tmp_path_factory.mktemp("bridge_state"), mongo_uri, ("Bruno",))
+
+
+def load(qtbot: QtBot, env: BridgeEnv, query: str, state: str) -> None:
+    """Navigate the tab and wait until the new document's bridge reports `state`."""
+    tab = env.tabs["Bruno"]
+    events = env.events["Bruno"]
+    start = len(events)
+    tab.page.load(env.wa.url + query)
+    qtbot.waitUntil(
+        lambda: any(isinstance(e, StateEvent) and e.state == state for e in events[start:]),
+        timeout=30_000,
+    )
+    if state == "connected":
+        qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
+
+
+def test_message_keys_without_serialized(qtbot: QtBot, env: BridgeEnv) -> None:
+    load(qtbot, env, "?nokeyser=1", "connected")
+    tab = env.tabs["Bruno"]
+    assert run_js(qtbot, tab, "require('WAWebMsgKey').newId !== undefined") is True
+    msg_id = env.sim(qtbot, "Bruno", "sendFromPhone('mariana', 'Sem _serialized')")
+    has_field = run_js(
+        qtbot,
+        tab,
+        f"'_serialized' in require('WAWebCollections').Msg.get({json.dumps(msg_id)}).id",
+    )
+    assert has_field is False
+    doc = env.wait_message(qtbot, msg_id)
+    assert doc["wa_id"] == msg_id  # built from the key's parts = WhatsApp's string form
+    env.sim(qtbot, "Bruno", f"setAck({json.dumps(msg_id)}, 3)")
+    assert env.wait_message(qtbot, msg_id, lambda d: d.get("ack") == 3)["ack"] == 3
+
+
+def test_module_missing_build_is_degraded_without_busy_retry(qtbot: QtBot, env: BridgeEnv) -> None:
+    tab = env.tabs["Bruno"]
+    events = env.events["Bruno"]
+    start = len(events)
+    tab.page.load(env.wa.url + "?mode=modules-missing")
+    qtbot.waitUntil(lambda: tab.health is not None and not tab.health.ok, timeout=30_000)
+    assert tab.health is not None
+    assert "WAWebCollections.Msg" in tab.health.missing
+    assert "WAWebCollections.Chat" in tab.health.missing
+    assert tab.banner.isVisible() and "Integração degradada" in tab.banner.text()
+    assert "WAWebCollections.Msg" in tab.banner.text()
+    # no exception loop, no busy retry: over 3 s the page reports nothing more
+    qtbot.wait(3000)
+    later = events[start:]
+    assert sum(isinstance(e, HealthEvent) for e in later) == 1
+    assert not [e for e in later if isinstance(e, LogEvent) and e.level in ("warning", "error")]
+    assert run_js(qtbot, tab, "document.title").startswith(("WhatsApp", "("))
+    load(qtbot, env, "", "connected")
+    qtbot.waitUntil(lambda: tab.health is not None and tab.health.ok, timeout=30_000)
+    assert not tab.banner.isVisible()
+
+
+def test_renamed_modules_build_still_captures(qtbot: QtBot, env: BridgeEnv) -> None:
+    load(qtbot, env, "?mode=renamed", "connected")
+    tab = env.tabs["Bruno"]
+    qtbot.waitUntil(lambda: tab.health is not None and tab.health.ok, timeout=30_000)
+    msg_id = env.sim(qtbot, "Bruno", "receive('plantao', 'Build nova', {author: 'mariana'})")
+    assert env.wait_message(qtbot, msg_id)["author"] == "5511990010001@c.us"
+    load(qtbot, env, "", "connected")
+
+
+def test_other_origin_gets_no_bridge(qtbot: QtBot, env: BridgeEnv) -> None:
+    tab = env.tabs["Bruno"]
+    accepted = tab.page.bridge.accepted
+    with WhatsAppSimulator() as other:  # same page, another port = another origin
+        tab.page.load(other.url)
+        qtbot.waitUntil(lambda: tab.page.url().toString().startswith(other.url), timeout=15_000)
+        qtbot.waitUntil(
+            lambda: run_js(qtbot, tab, "typeof window.require") == "function", timeout=15_000
+        )
+        # neither half of the bridge ran: no capture script, no relay in the isolated world
+        assert run_js(qtbot, tab, "document[Symbol.for('wcb.once')] === undefined") is True
+        relay_ran = "document[Symbol.for('wcr.once')] !== undefined"
+        assert run_js(qtbot, tab, relay_ran, APPLICATION_WORLD) is False
+        qtbot.wait(1500)  # the simulator boots and would have reported state/health by now
+        assert tab.page.bridge.accepted == accepted
+    load(qtbot, env, "", "connected")
+
+
+def test_renderer_crash_reloads_and_says_so(qtbot: QtBot, env: BridgeEnv) -> None:
+    load(qtbot, env, "", "connected")
+    tab = env.tabs["Bruno"]
+    events = env.events["Bruno"]
+    start = len(events)
+    # QtWebEngine ignores chrome://crash from load(); the signal is what a dead renderer sends.
+    tab.page.renderProcessTerminated.emit(
+        QWebEnginePage.RenderProcessTerminationStatus.CrashedTerminationStatus, 11
+    )
+    assert "travou" in tab.banner.text() and tab.banner.isVisible()
+    # reloaded after the delay: the bridge of the new document reports again
+    qtbot.waitUntil(
+        lambda: any(isinstance(e, StateEvent) for e in events[start:]),
+        timeout=CRASH_RELOAD_DELAY_MS + 15_000,
+    )
+    qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
+    msg_id = env.sim(qtbot, "Bruno", "receive('joana', 'Depois da queda')")
+    env.wait_message(qtbot, msg_id)
+
+
+@pytest.mark.parametrize("spelling", ["logout", "logout_from_bridge"])
+def test_device_unlinked_then_reset(qtbot: QtBot, env: BridgeEnv, spelling: str) -> None:
+    tab = env.tabs["Bruno"]
+    load(qtbot, env, "", "connected" if tab.state == "connected" else "qr")
+    if env.sim_state(qtbot, "Bruno") != "CONNECTED":
+        env.sim(qtbot, "Bruno", "scanQr()")
+        qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
+    msg_id = env.sim(qtbot, "Bruno", "receive('carlos', 'Antes de desconectar')")
+    env.wait_message(qtbot, msg_id)
+    stored = env.db["messages"].count_documents({"profile_id": tab.profile.id})
+    states: list[str] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, StateEvent):
+            states.append(event.state)
+
+    tab.page.bridge.eventReceived.connect(on_event)
+    env.sim(qtbot, "Bruno", f"logoutFromPhone({json.dumps(spelling)})")
+    qtbot.waitUntil(lambda: "logged_out" in states, timeout=15_000)
+    qtbot.waitUntil(lambda: "post_logout=1" in tab.page.url().query(), timeout=15_000)
+    qtbot.waitUntil(lambda: env.sim_state(qtbot, "Bruno") == "UNPAIRED", timeout=15_000)
+    tab.page.bridge.eventReceived.disconnect(on_event)
+    # QR shown again; "show the QR" and "reset this profile" offered; history untouched
+    assert tab.reset_profile_button.isVisible() and tab.reset_button.isVisible()
+    env.flush()
+    assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
+
+    tab.reset_profile()
+    qtbot.waitUntil(lambda: "post_logout" not in tab.page.url().query(), timeout=15_000)
+    qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
+    assert run_js(qtbot, tab, "localStorage.length") == 0
+    assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
