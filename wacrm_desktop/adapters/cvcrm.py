@@ -41,6 +41,8 @@ from wacrm_desktop.core.leads import (
 from wacrm_desktop.core.phones import mask
 
 __all__ = [
+    "CANCEL_REASONS_PATHS",
+    "DEFAULT_LEAD_URL_TEMPLATE",
     "INTERACTIONS_PATH",
     "LEADS_PATH",
     "MAX_LIMIT",
@@ -64,6 +66,19 @@ INTERACTIONS_PATH = "/api/v1/comercial/leads/interacoes"
 WORKFLOW_LEADS_PATH = "/api/v1/cv/workflow/leads"
 # [UNCERTAIN] notes §2: no documented maximum page size; working code stays within 20–500.
 MAX_LIMIT = 500
+# [UNCERTAIN] notes §3: S6 uses the first route, S1 documents the second; tried in this order,
+# moving on only when a route answers 404/405.
+CANCEL_REASONS_PATHS = (
+    "/api/v1/comercial/motivos-cancelamento-lead",
+    "/api/v1/cv/motivos_cancelamento_lead",
+)
+# [UNCERTAIN] the lead's page in the CV CRM web app is not part of the API docs. Two public
+# front-ends link to /gestor/comercial/leads/{id}/administrar (one adds ?lido=true), another
+# to …/{id}/detalhes. Configurable (settings.json `cvcrm_lead_url_template`).
+DEFAULT_LEAD_URL_TEMPLATE = "{base}/gestor/comercial/leads/{id}/administrar"
+# Interaction type for "registrar conversa" (notes §3: W = WhatsApp, seen in real rows, S10).
+WHATSAPP_INTERACTION = "W"
+NOTE_INTERACTION = "A"
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MAX_SERVER_TEXT = 300
@@ -150,6 +165,7 @@ class CvCrmClient:
         max_retry_wait: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        lead_url_template: str = DEFAULT_LEAD_URL_TEMPLATE,
     ) -> None:
         if not (base_url or "").strip() or not (email or "").strip() or not (token or "").strip():
             raise CrmNotConfigured(detail="base_url, email or token missing")
@@ -167,6 +183,7 @@ class CvCrmClient:
         self._session = session if session is not None else requests.Session()
         self._lock = threading.Lock()
         self._last_call_end: float | None = None
+        self.lead_url_template = lead_url_template or DEFAULT_LEAD_URL_TEMPLATE
 
     # ------------------------------------------------------------------ setup
 
@@ -215,11 +232,15 @@ class CvCrmClient:
         idlead: int | str | None = None,
         limit: int = 50,
         offset: int = 0,
+        nome: str | None = None,
     ) -> list[dict[str, Any]]:
         """GET /api/v1/comercial/leads with the confirmed filters; [] when nothing matches.
 
         [single] notes §2/§6: `telefone` is a "contains" match, so callers must re-check hits
         (see core.phones.search_fragment / same_person).
+        [UNCERTAIN] `nome` is not among the confirmed filters (idlead, email, telefone,
+        idsituacao). A tenant that ignores it returns an unfiltered page, so callers must
+        re-check names themselves (services.crm_actions does).
         """
         params: dict[str, Any] = {
             "limit": max(1, min(int(limit), MAX_LIMIT)),
@@ -231,6 +252,8 @@ class CvCrmClient:
             params["email"] = email
         if idlead is not None and str(idlead).strip():
             params["idlead"] = str(idlead).strip()
+        if nome and nome.strip():
+            params["nome"] = nome.strip()
         return self._leads_from(self._request("GET", LEADS_PATH, params=params))
 
     def get_lead(self, idlead: int | str) -> dict[str, Any] | None:
@@ -303,6 +326,162 @@ class CvCrmClient:
             return [row for row in data.get("dados", []) if isinstance(row, dict)]
         raise CrmBadResponse(detail=f"interactions: unexpected {type(data).__name__}")
 
+    def cancel_reasons(self) -> list[dict[str, Any]]:
+        """The tenant's lead cancellation reasons (bare list or wrapped); [] on 204.
+
+        [UNCERTAIN] notes §3: which route is current is unknown; the second one is tried only
+        when the first answers 404/405. Field names were never observed (see CancelReason).
+        """
+        last_error: CrmError | None = None
+        for path in CANCEL_REASONS_PATHS:
+            try:
+                data = self._request("GET", path)
+            except CrmRouteNotAllowed as exc:
+                last_error = exc
+                continue
+            except CrmRejected as exc:
+                if exc.status == 404:
+                    last_error = exc
+                    continue
+                raise
+            if data is None:
+                return []
+            if isinstance(data, list):
+                return [row for row in data if isinstance(row, dict | str)]
+            if isinstance(data, dict):
+                for key in ("motivos", "dados", "motivos_cancelamento", "data"):
+                    if isinstance(data.get(key), list):
+                        return [row for row in data[key] if isinstance(row, dict | str)]
+            raise CrmBadResponse(detail=f"cancel reasons: unexpected {type(data).__name__}")
+        assert last_error is not None
+        raise last_error
+
+    def lead_web_url(self, idlead: int | str) -> str:
+        """Address of the lead in the CV CRM web app, for the system browser.
+
+        [UNCERTAIN] not an API fact; see DEFAULT_LEAD_URL_TEMPLATE.
+        """
+        return self.lead_url_template.format(base=self.base_url, id=str(idlead).strip())
+
+    # ---- writes: every one is the same POST /leads (notes §3) with different fields ----
+
+    @staticmethod
+    def _contact_fields(email: str | None, telefone: str | None) -> dict[str, Any]:
+        """E-mail or phone is mandatory even on edits (notes §3); resend the current values."""
+        fields: dict[str, Any] = {}
+        if email:
+            fields["email"] = email
+        if telefone:
+            fields["telefone"] = telefone
+        if not fields:
+            raise CrmRejected(
+                "Este lead não tem e-mail nem telefone no CV CRM; a alteração seria recusada "
+                "(email_telefone_vazio). Complete o cadastro no CV CRM.",
+                detail="no email/telefone to resend",
+            )
+        return fields
+
+    def create_lead(
+        self,
+        *,
+        nome: str,
+        telefone: str | None,
+        email: str | None = None,
+        origem: str | None = None,
+        midia: str | None = None,
+        conversao: str | None = "WhatsApp",
+    ) -> dict[str, Any]:
+        """Create a lead; an existing contact answers sucesso:true "Lead já cadastrado" + its id.
+
+        Sent without `permitir_alteracao`, so an existing lead is never modified by this call.
+        [single] `origem` is a 2-letter code; there is no documented WhatsApp code (S9 sends
+        "WA" [UNCERTAIN]); `midia` is a slug and an unknown slug creates a new media record.
+        """
+        # `telefone` goes as "+<country><DDD><number>" ([confirmed] accepted on input, §6).
+        body: dict[str, Any] = {"nome": nome.strip() or "Sem nome"}
+        body.update(self._contact_fields(email, telefone))
+        if origem:
+            body["origem"] = origem
+        if midia:
+            body["midia"] = midia
+        if conversao:
+            body["conversao"] = conversao  # notes §3: without it CV records "Painel Gestor"
+        return self.post_lead(body)
+
+    @staticmethod
+    def _edit_body(
+        idlead: int,
+        *,
+        email: str | None,
+        telefone: str | None,
+        nome: str | None,
+        idsituacao: int | None,
+    ) -> dict[str, Any]:
+        """Base of a surgical edit (notes §3 pitfalls, S6/S7): resend contact, name and the
+        current situation (an edit of a cancelled lead without it can reactivate it; without
+        `nome` a reactivation renames it "Sem nome"), and switch off conversion/reactivation,
+        broker changes and the e-mail trigger."""
+        body: dict[str, Any] = {"idlead": int(idlead), "permitir_alteracao": True}
+        body.update(CvCrmClient._contact_fields(email, telefone))
+        if nome:
+            body["nome"] = nome
+        if idsituacao is not None:
+            body["idsituacao"] = int(idsituacao)
+        body.update(
+            {
+                "converter": False,
+                "reativar_lead": False,
+                "permitir_trocar_atendente": False,
+                "ignorar_email": True,
+            }
+        )
+        return body
+
+    def change_situation(
+        self,
+        idlead: int,
+        *,
+        email: str | None,
+        telefone: str | None,
+        nome: str | None,
+        idsituacao: int,
+        motivo_cancelamento: str | None = None,
+        descricao_motivo: str | None = None,
+    ) -> dict[str, Any]:
+        """Move a lead to another situation of the catalog; cancelling carries the reason NAME
+        (notes §3: it must match exactly, a new name creates a new reason)."""
+        body = self._edit_body(
+            idlead, email=email, telefone=telefone, nome=nome, idsituacao=idsituacao
+        )
+        if motivo_cancelamento:
+            body["motivo_cancelamento"] = motivo_cancelamento
+            if descricao_motivo:
+                body["descricao_motivo_cancelamento"] = descricao_motivo
+        return self.post_lead(body)
+
+    def add_interaction(
+        self,
+        idlead: int,
+        *,
+        email: str | None,
+        telefone: str | None,
+        nome: str | None,
+        idsituacao: int | None,
+        tipo: str,
+        descricao: str,
+    ) -> dict[str, Any]:
+        """Add a note (tipo A) or a WhatsApp conversation (tipo W) to a lead.
+
+        [single + inferred] notes §3: no standalone interaction POST is known; the same
+        POST /leads carries `interacoes:[{tipo, descricao}]`, and a rejected interaction fails
+        the whole POST. The current situation is resent so the edit never moves the lead.
+        """
+        body = self._edit_body(
+            idlead, email=email, telefone=telefone, nome=nome, idsituacao=idsituacao
+        )
+        body["interacoes"] = [{"tipo": tipo, "descricao": descricao}]
+        return self.post_lead(body)
+
     def test_connection(self) -> str:
         """Check address + credentials with the cheapest read of the Lead interface.
 
@@ -310,10 +489,16 @@ class CvCrmClient:
         """
         data = self._request("GET", LEADS_PATH, params={"limit": 1, "offset": 0})
         who = _mask_email(self.email)
+        where = f"GET {LEADS_PATH}"
+        if data is None:
+            return f"Conectado ao CV CRM como {who}: nenhum lead visível ({where}: HTTP 204)."
         if isinstance(data, dict) and data.get("total") is not None:
-            return f"Conectado ao CV CRM como {who}: {data.get('total')} leads visíveis."
+            return (
+                f"Conectado ao CV CRM como {who}: {data.get('total')} leads visíveis "
+                f"({where}: HTTP 200)."
+            )
         self._leads_from(data)  # raises CrmBadResponse when the shape is wrong
-        return f"Conectado ao CV CRM como {who}."
+        return f"Conectado ao CV CRM como {who} ({where}: HTTP 200)."
 
     # ------------------------------------------------------------------ plumbing
 

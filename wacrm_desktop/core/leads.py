@@ -18,6 +18,8 @@ from typing import Any
 
 __all__ = [
     "CARD_VERSION",
+    "INTERACTION_KINDS",
+    "CancelReason",
     "CrmAuthError",
     "CrmBadResponse",
     "CrmError",
@@ -25,6 +27,7 @@ __all__ = [
     "CrmRejected",
     "CrmRouteNotAllowed",
     "CrmUnavailable",
+    "Interaction",
     "Lead",
     "Situation",
 ]
@@ -263,6 +266,98 @@ class Situation:
             is_start=_flag(flags.get("inicio")),
             is_cancelled=_flag(flags.get("cancelada")),
         )
+
+
+# Interaction `tipo` codes (notes §3, S4; `W` seen in real rows in S10).
+INTERACTION_KINDS: dict[str, str] = {
+    "A": "Anotação",
+    "L": "Ligação",
+    "E": "E-mail",
+    "S": "SMS",
+    "W": "WhatsApp",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One row of `GET /api/v1/comercial/leads/interacoes` → `dados[]` (notes §3)."""
+
+    id: int
+    lead_id: int | None = None
+    created_at: str | None = None
+    kind: str | None = None
+    description: str = ""
+    broker_name: str | None = None
+
+    @property
+    def kind_label(self) -> str:
+        """pt-BR name of the `tipo` code ("Anotação", "WhatsApp"…), or the code itself."""
+        return INTERACTION_KINDS.get((self.kind or "").upper(), self.kind or "Interação")
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> Interaction:
+        """Parse one row; raises ValueError when it has no usable id."""
+        if not isinstance(d, Mapping):
+            raise ValueError("interaction item is not an object")
+        interaction_id = _int(d.get("idinteracao", d.get("id")))
+        if interaction_id is None:
+            raise ValueError("interaction item has no idinteracao")
+        return cls(
+            id=interaction_id,
+            lead_id=_int(d.get("idlead")),
+            created_at=_text(d.get("data_cad")) or _text(d.get("referencia_data")),
+            kind=_text(d.get("tipo")),
+            description=_text(d.get("descricao")) or "",
+            broker_name=_text(d.get("corretor_interacao")) or _text(d.get("corretor")),
+        )
+
+    def to_card(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "lead_id": self.lead_id,
+            "created_at": self.created_at,
+            "kind": self.kind,
+            "description": self.description,
+            "broker_name": self.broker_name,
+        }
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Interaction:
+        if not isinstance(card, Mapping) or _int(card.get("id")) is None:
+            raise ValueError("not an interaction card")
+        return cls(
+            id=int(card["id"]),
+            lead_id=_int(card.get("lead_id")),
+            created_at=_text(card.get("created_at")),
+            kind=_text(card.get("kind")),
+            description=_text(card.get("description")) or "",
+            broker_name=_text(card.get("broker_name")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReason:
+    """One lead cancellation reason of the tenant (notes §3).
+
+    [UNCERTAIN] the field names were never seen in a real answer; `from_api` accepts
+    `idmotivo_cancelamento`/`idmotivo`/`id` and `nome`/`motivo`/`descricao`. CV CRM matches the
+    reason BY NAME on the write, so the name is what matters.
+    """
+
+    id: int | None
+    name: str
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> CancelReason:
+        if isinstance(d, str) and d.strip():
+            return cls(None, d.strip())
+        if not isinstance(d, Mapping):
+            raise ValueError("reason item is not an object")
+        name = _text(d.get("nome")) or _text(d.get("motivo")) or _text(d.get("descricao"))
+        if not name:
+            raise ValueError("reason item has no name")
+        reason_id = _int(d.get("idmotivo_cancelamento", d.get("idmotivo", d.get("id"))))
+        return cls(reason_id, name)
 
 
 # --------------------------------------------------------------------------- errors

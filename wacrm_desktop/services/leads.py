@@ -200,6 +200,57 @@ class LeadService:
         with self._stripes[hash(key) % _STRIPES]:
             return self._lookup_locked(digits, key, email, force_refresh)
 
+    def peek(self, phone_digits: str | None, *, email: str | None = None) -> LeadLookup | None:
+        """What the cache knows about a phone, without calling CV CRM (any age).
+
+        For stale-while-revalidate: the panel paints this at once, then calls `lookup` when
+        the answer is not fresh. `stale` is True when older than the freshness TTL; None when
+        nothing usable is cached (or the phone is no phone).
+        """
+        digits = normalize(phone_digits) if phone_digits else None
+        if digits is None:
+            return None
+        known = self._known(self.key_prefix + digits)
+        if known is None:
+            return None
+        stale = not self._is_fresh(known, self._clock())
+        if stale and not known.leads:
+            return None  # an old "not found" is not worth showing: ask again
+        return self._result(known, digits, email, from_cache=True, stale=stale)
+
+    def peek_memory(self, phone_digits: str | None) -> LeadLookup | None:
+        """A FRESH found card from this process's memory only: no I/O, safe on the UI thread.
+
+        The chat-switch fast path; None when not in memory or older than the TTL (then the
+        caller goes through `peek`/`lookup` on a worker).
+        """
+        digits = normalize(phone_digits) if phone_digits else None
+        if digits is None:
+            return None
+        with self._memory_lock:
+            entry = self._memory.get(self.key_prefix + digits)
+        if entry is None or not self._is_fresh(entry, self._clock()):
+            return None
+        return self._result(entry, digits, None, from_cache=True)
+
+    def is_fresh(self, phone_digits: str | None) -> bool:
+        """True when a lookup of this phone would be answered from the cache (prefetch)."""
+        found = self.peek(phone_digits)
+        return found is not None and not found.stale
+
+    def replace_lead(self, phone_digits: str | None, lead: Lead) -> None:
+        """Put a freshly re-read lead into the phone's cached candidates (after a write)."""
+        digits = normalize(phone_digits) if phone_digits else None
+        if digits is None:
+            return
+        key = self.key_prefix + digits
+        with self._stripes[hash(key) % _STRIPES]:
+            known = self._known(key)
+            others = tuple(x for x in (known.leads if known else ()) if x.id != lead.id)
+            leads = (lead, *others) if same_person(lead.phone, digits) else others
+            leads = tuple(sorted(leads, key=_conversion_order, reverse=True))
+            self._remember(key, _Entry(leads, self._clock()))
+
     def invalidate(self, phone_digits: str) -> None:
         """Forget what is known about a phone (after a write to its lead, for instance)."""
         digits = normalize(phone_digits)

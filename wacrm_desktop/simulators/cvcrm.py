@@ -22,6 +22,7 @@ import socket
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -43,8 +44,9 @@ _LEADS = "/api/v1/comercial/leads"
 _INTERACTIONS = "/api/v1/comercial/leads/interacoes"
 _WORKFLOW = "/api/v1/cv/workflow/leads"
 _REASONS = "/api/v1/comercial/motivos-cancelamento-lead"
+_REASONS_CV = "/api/v1/cv/motivos_cancelamento_lead"  # S1's spelling [UNCERTAIN which is current]
 _LEAD_BY_ID = re.compile(r"^/api/v1/comercial/leads/[^/]+(/.*)?$")
-_GET_ROUTES = frozenset({_LEADS, _INTERACTIONS, _WORKFLOW, _REASONS})
+_GET_ROUTES = frozenset({_LEADS, _INTERACTIONS, _WORKFLOW, _REASONS, _REASONS_CV})
 _BRASILIA = timezone(timedelta(hours=-3))  # no daylight saving time since 2019
 _DEFAULT_LIMIT = 30  # notes §2: S10 echoes limit 30 when none is given
 
@@ -99,6 +101,12 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def _fold(text: Any) -> str:
+    """Lower case without accents, for the (uncertain) `nome` filter."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
 def _public(lead: Mapping[str, Any]) -> dict[str, Any]:
     """A lead as the API shows it: without the seed's "_note"-style comments."""
     return {k: copy.deepcopy(v) for k, v in lead.items() if not k.startswith("_")}
@@ -112,6 +120,7 @@ class _Failure:
     path_prefix: str
     body: str | None
     headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -220,6 +229,9 @@ class CvCrmSimulator:
         self._leads: dict[int, dict[str, Any]] = {}
         self._interactions: dict[int, list[dict[str, Any]]] = {}
         self._next_interaction = 1
+        self._post_rejections: list[tuple[str, Any]] = []
+        # Which cancellation-reasons route answers: "comercial" (S6), "cv" (S1) or "none".
+        self.reasons_route = "comercial"
         self.reset()
 
     def __repr__(self) -> str:
@@ -287,6 +299,8 @@ class CvCrmSimulator:
             }
             self._interactions = {}
             self._next_interaction = 1
+            self._post_rejections = []
+            self.reasons_route = "comercial"
             self._failures.clear()
             self._latency = 0.0
             self._offline = False
@@ -306,16 +320,61 @@ class CvCrmSimulator:
         *,
         body: str | None = None,
         headers: Mapping[str, str] | None = None,
+        method: str | None = None,
     ) -> None:
         """Answer the next `count` API requests under `path_prefix` with `status`.
+
+        `method` ("GET"/"POST") limits the failure to that method.
 
         The body is `{"codigo", "mensagem"}` JSON unless `body` gives raw text (for
         non-JSON tests); `retry_after` adds a Retry-After header; `headers` adds others.
         """
         with self._lock:
             self._failures.append(
-                _Failure(status, max(1, count), retry_after, path_prefix, body, dict(headers or {}))
+                _Failure(
+                    status,
+                    max(1, count),
+                    retry_after,
+                    path_prefix,
+                    body,
+                    dict(headers or {}),
+                    method.upper() if method else None,
+                )
             )
+
+    def reject_next_post(self, mensagem: str, codigo: Any = 400) -> None:
+        """The next POST /leads answers HTTP 200 `sucesso:false` with this `mensagem` (§8)."""
+        with self._lock:
+            self._post_rejections.append((mensagem, codigo))
+
+    def add_generated_leads(self, count: int, *, first_phone: int = 5521980000000) -> list[int]:
+        """Add `count` synthetic leads with distinct mobile phones (benchmarks); their ids."""
+        situations = [s for s in self._seed.get("situacoes", []) if s.get("idsituacao")]
+        ids: list[int] = []
+        with self._lock:
+            for i in range(count):
+                new_id = max(self._leads, default=1000) + 1
+                sit = situations[i % len(situations)] if situations else None
+                self._leads[new_id] = {
+                    "idlead": new_id,
+                    "nome": f"Cliente Sintético {i + 1:03d}",
+                    "email": f"cliente{i + 1:03d}@example.com",
+                    "telefone": f"+{first_phone + i}",
+                    "situacao": {"id": sit["idsituacao"], "nome": sit["nome"]} if sit else None,
+                    "corretor": {"id": 71, "nome": "Paulo Andrade", "email": "paulo@example.com"},
+                    "imobiliaria": {"id": 5, "nome": "Imobiliária Horizonte"},
+                    "gestor": None,
+                    "empreendimento": [{"id": 43, "nome": "Residencial Jardim das Flores"}],
+                    "empreendimentosId": "43",
+                    "origem": "SI",
+                    "midia_principal": "google",
+                    "data_cad": "2026-09-01 10:00:00",
+                    "ultima_data_conversao": "2026-11-01 10:00:00",
+                    "score": i % 100,
+                    "tags": [],
+                }
+                ids.append(new_id)
+        return ids
 
     def set_offline(self, offline: bool) -> None:
         """While offline, API connections are closed without an answer."""
@@ -353,7 +412,7 @@ class CvCrmSimulator:
         with self._lock:
             self._log.append((method, path, query))
             latency, offline = self._latency, self._offline
-            failure = None if offline else self._take_failure(path)
+            failure = None if offline else self._take_failure(path, method)
         if latency:
             time.sleep(latency)
         if offline:
@@ -368,10 +427,10 @@ class CvCrmSimulator:
             return
         self._route(h, method, path, query, raw)
 
-    def _take_failure(self, path: str) -> _Failure | None:
+    def _take_failure(self, path: str, method: str = "GET") -> _Failure | None:
         with self._lock:
             for failure in self._failures:
-                if path.startswith(failure.path_prefix):
+                if path.startswith(failure.path_prefix) and failure.method in (None, method):
                     failure.remaining -= 1
                     if failure.remaining <= 0:
                         self._failures.remove(failure)
@@ -398,8 +457,12 @@ class CvCrmSimulator:
             self._list_interactions(h, query)
         elif method == "GET" and path == _WORKFLOW:
             h.send_json(200, copy.deepcopy(self._seed.get("situacoes", [])))
-        elif method == "GET" and path == _REASONS:
-            h.send_json(200, [dict(r) for r in _CANCEL_REASONS])
+        elif method == "GET" and path in (_REASONS, _REASONS_CV):
+            wanted = {"comercial": _REASONS, "cv": _REASONS_CV}.get(self.reasons_route)
+            if path != wanted:
+                h.send_json(404, {"codigo": 404, "mensagem": _STATUS_TEXT[404]})
+            else:
+                h.send_json(200, [dict(r) for r in _CANCEL_REASONS])
         elif method == "POST" and path == _LEADS:
             origemcv = (h.headers.get("origemcv") or "").strip().lower() == "true"
             status, payload = self._post_lead(raw, origemcv=origemcv)
@@ -427,6 +490,9 @@ class CvCrmSimulator:
         fragment = _digits(q.get("telefone"))
         if fragment:  # [single] notes §2: a "contains" match on the stored digits
             rows = [r for r in rows if fragment in _digits(r.get("telefone"))]
+        if q.get("nome"):  # [UNCERTAIN] not a confirmed filter; simulated as accent-free "contains"
+            wanted_name = _fold(q["nome"]).strip()
+            rows = [r for r in rows if wanted_name in _fold(r.get("nome"))]
         if "idsituacao" in q:
             wanted_sit = _as_int(q["idsituacao"])
             rows = [r for r in rows if _as_int((r.get("situacao") or {}).get("id")) == wanted_sit]
@@ -484,6 +550,10 @@ class CvCrmSimulator:
             body = None
         if not isinstance(body, dict):
             return 400, {"sucesso": False, "codigo": 400, "mensagem": "json_invalido"}
+        with self._lock:
+            rejection = self._post_rejections.pop(0) if self._post_rejections else None
+        if rejection is not None:
+            return 200, {"sucesso": False, "codigo": rejection[1], "mensagem": rejection[0]}
         email = str(body.get("email") or "").strip()
         telefone = str(body.get("telefone") or "").strip()
         if not email and not telefone:
@@ -506,6 +576,13 @@ class CvCrmSimulator:
             situation = self._situation(_as_int(body.get("idsituacao")))
             if situation is None:
                 return 200, {"sucesso": False, "codigo": 400, "mensagem": "Situação inválida"}
+            if situation.get("_cancelada") and not str(body.get("motivo_cancelamento") or ""):
+                # Simulator's own strictness (not documented): a cancel needs its reason.
+                return 200, {
+                    "sucesso": False,
+                    "codigo": 400,
+                    "mensagem": "Informe o motivo do cancelamento",
+                }
         with self._lock:
             if body.get("idlead") is not None:
                 lead = self._leads.get(_as_int(body.get("idlead")) or -1)
@@ -528,7 +605,8 @@ class CvCrmSimulator:
     def _situation(self, situation_id: int | None) -> dict[str, Any] | None:
         for s in self._seed.get("situacoes", []):
             if situation_id is not None and _as_int(s.get("idsituacao")) == situation_id:
-                return {"id": situation_id, "nome": s.get("nome")}
+                cancelled = (s.get("flags") or {}).get("cancelada") == "S"
+                return {"id": situation_id, "nome": s.get("nome"), "_cancelada": cancelled}
         return None
 
     def _start_situation(self) -> dict[str, Any] | None:
@@ -584,7 +662,11 @@ class CvCrmSimulator:
             "nome": str(body.get("nome") or "").strip() or "Sem nome",
             "email": email or None,
             "telefone": self._stored_phone(telefone) or None,
-            "situacao": situation or self._start_situation(),
+            "situacao": (
+                {"id": situation["id"], "nome": situation["nome"]}
+                if situation
+                else self._start_situation()
+            ),
             "corretor": None,
             "imobiliaria": None,
             "gestor": None,
@@ -623,7 +705,12 @@ class CvCrmSimulator:
         if telefone:
             lead["telefone"] = self._stored_phone(telefone)
         if situation is not None:
-            lead["situacao"] = situation
+            cancelled = situation.get("_cancelada")
+            lead["situacao"] = {"id": situation["id"], "nome": situation["nome"]}
+            if cancelled and body.get("motivo_cancelamento"):
+                lead["motivo_cancelamento"] = {"nome": str(body["motivo_cancelamento"])}
+                lead["descricao_motivo_cancelamento"] = body.get("descricao_motivo_cancelamento")
+                lead["data_cancelamento"] = _now_text()
         if body.get("idempreendimento") is not None:
             self._add_developments(lead, body.get("idempreendimento"))
 

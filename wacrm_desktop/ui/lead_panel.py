@@ -1,32 +1,30 @@
-"""Side panel: the open chat's lead from CV CRM and the chat's recent stored history.
+"""Side panel: the open chat's lead from CV CRM (ui/lead/) and the chat's recent stored history.
 
-Layout only plus small state setters; the tab controller decides what to show.
+Layout only plus small state setters; `ui.lead.controller.LeadPanelController` drives the
+lead part, the tab controller the history part.
 """
 
 from __future__ import annotations
 
-import html
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
+    QScrollArea,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.leads import Lead
-from ..services.leads import LeadLookup
+from .lead.view import LeadView
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
@@ -38,117 +36,71 @@ def _fmt_time(t: int) -> str:
 class LeadPanel(QWidget):
     """What the salesperson looks at between two messages."""
 
-    refreshRequested = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("leadPanel")
-        self.setMinimumWidth(280)
+        self.setMinimumWidth(300)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
 
-        self.chat_title = QLabel()
-        self.chat_title.setObjectName("chatTitle")
-        self.chat_title.setWordWrap(True)
-        self.chat_title.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.chat_title)
+        self.lead_view = LeadView()
+        scroll = QScrollArea()
+        scroll.setObjectName("leadScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.lead_view)
 
-        self.status = QLabel()
-        self.status.setObjectName("leadStatus")
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-
-        self.card = QFrame()
-        self.card.setObjectName("leadCard")
-        self.card.setFrameShape(QFrame.Shape.StyledPanel)
-        form = QFormLayout(self.card)
-        self.f_name = QLabel()
-        self.f_situation = QLabel()
-        self.f_situation.setObjectName("leadSituation")
-        self.f_broker = QLabel()
-        self.f_development = QLabel()
-        self.f_development.setWordWrap(True)
-        self.f_agency = QLabel()
-        self.f_last = QLabel()
-        for label, widget in (
-            ("Nome", self.f_name),
-            ("Situação", self.f_situation),
-            ("Corretor", self.f_broker),
-            ("Empreendimento", self.f_development),
-            ("Imobiliária", self.f_agency),
-            ("Última conversão", self.f_last),
-        ):
-            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(label + ":", widget)
-        layout.addWidget(self.card)
-
-        self.refresh_button = QPushButton("Atualizar")
-        self.refresh_button.clicked.connect(self.refreshRequested)
-        layout.addWidget(self.refresh_button)
-
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
         history_label = QLabel("Histórico recente (salvo)")
         history_label.setObjectName("historyTitle")
-        layout.addWidget(history_label)
+        history_layout.addWidget(history_label)
         self.history = QListWidget()
         self.history.setObjectName("historyList")
         self.history.setWordWrap(True)
-        layout.addWidget(self.history, 1)
+        history_layout.addWidget(self.history, 1)
 
-        self.show_no_chat()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(scroll)
+        splitter.addWidget(history_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([3000, 1000])  # the lead first; the user can drag the handle
+        splitter.setChildrenCollapsible(False)
+        layout.addWidget(splitter, 1)
+
+    # Card fields, kept under their historical names (tests and the history side use them).
+    @property
+    def f_name(self) -> QLabel:
+        return self.lead_view.f_name
+
+    @property
+    def f_situation(self) -> QLabel:
+        return self.lead_view.f_situation
+
+    @property
+    def f_broker(self) -> QLabel:
+        return self.lead_view.f_broker
+
+    @property
+    def f_development(self) -> QLabel:
+        return self.lead_view.f_development
+
+    @property
+    def status(self) -> QLabel:
+        return self.lead_view.status
 
     # -- states -------------------------------------------------------------------------------
     def show_no_chat(self) -> None:
-        self.chat_title.setText("<b>Nenhuma conversa aberta</b>")
-        self.status.setText("Abra uma conversa no WhatsApp para ver o lead do CV CRM.")
-        self.card.hide()
-        self.refresh_button.hide()
+        self.lead_view.show_no_chat()
         self.history.clear()
 
     def show_chat(self, name: str | None, phone: str | None, is_group: bool) -> None:
-        title = html.escape(name or "Conversa")
-        if phone:
-            subtitle = "+" + phone
-        elif is_group:
-            subtitle = "grupo"
-        else:
-            subtitle = "telefone desconhecido"
-        self.chat_title.setText(f"<b>{title}</b><br><small>{html.escape(subtitle)}</small>")
+        self.lead_view.show_chat(name, phone, is_group)
         self.history.clear()
-
-    def show_loading(self) -> None:
-        self.status.setText("Buscando lead no CV CRM…")
-        self.refresh_button.hide()
-
-    def show_lookup(self, result: LeadLookup) -> None:
-        self.refresh_button.setVisible(result.status not in ("no_phone", "not_configured"))
-        text = result.message
-        if result.status == "found" and result.leads:
-            self._fill_card(result.leads[0])
-            age = max(0, int((time.time() - result.fetched_at) / 60))
-            text = f"atualizado há {age} min" if age else "atualizado agora"
-            if result.suffix_only:
-                text += " · encontrado pelo final do número"
-            if result.stale:
-                text = f"⚠ {result.message} ({text})"
-        elif result.status == "several" and result.leads:
-            self._fill_card(result.leads[0])
-        else:
-            self.card.hide()
-        self.status.setText(text)
-
-    def show_error(self, message: str) -> None:
-        self.card.hide()
-        self.status.setText("⚠ " + message)
-        self.refresh_button.show()
-
-    def _fill_card(self, lead: Lead) -> None:
-        self.f_name.setText(lead.name or "—")
-        self.f_situation.setText(lead.situation_name or "—")
-        self.f_broker.setText(lead.broker_name or "—")
-        self.f_development.setText(", ".join(lead.developments) or "—")
-        self.f_agency.setText(lead.agency_name or "—")
-        self.f_last.setText(lead.last_conversion_at or "—")
-        self.card.show()
 
     def show_history(self, messages: Sequence[dict[str, Any]]) -> None:
         self.history.clear()

@@ -6,16 +6,20 @@ run off the UI thread.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +34,32 @@ class SettingsValues:
     cvcrm_token: str  # empty = keep the stored one
     mongodb_uri: str  # empty = embedded database
     redis_url: str  # empty = in-process cache
+    lead_origin: str = "CH"
+    lead_media: str = ""
+    lead_cache_ttl_minutes: int = 10
+    quick_replies: list[str] = field(default_factory=list)
+
+
+_SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def normalize_subdomain(text: str) -> str:
+    """'empresa', 'empresa.cvcrm.com.br' or 'https://empresa.cvcrm.com.br/gestor' → 'empresa'."""
+    value = text.strip().lower()
+    value = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
+    if value.endswith(".cvcrm.com.br"):
+        value = value[: -len(".cvcrm.com.br")]
+    return value
+
+
+def subdomain_problem(text: str) -> str | None:
+    """pt-BR reason why a subdomain is unusable, or None."""
+    value = normalize_subdomain(text)
+    if not value:
+        return "Informe o subdomínio do CV CRM (a parte antes de .cvcrm.com.br)."
+    if not _SUBDOMAIN_RE.match(value):
+        return f"Subdomínio inválido: “{value}”."
+    return None
 
 
 class SettingsDialog(QDialog):
@@ -43,9 +73,11 @@ class SettingsDialog(QDialog):
         test_connection: Callable[[SettingsValues], str],
         save: Callable[[SettingsValues], None],
         token_stored: bool,
+        needs_subdomain: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._needs_subdomain = needs_subdomain  # False when an explicit URL is configured
         self.setWindowTitle("Configurações")
         self.setMinimumWidth(520)
         self._tasks = tasks
@@ -68,6 +100,37 @@ class SettingsDialog(QDialog):
         self.redis_url = QLineEdit(initial.redis_url)
         self.redis_url.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         self.redis_url.setPlaceholderText("vazio = cache na memória do app")
+
+        self.lead_origin = QLineEdit(initial.lead_origin)
+        self.lead_origin.setObjectName("leadOrigin")
+        self.lead_origin.setMaxLength(2)
+        self.lead_origin.setPlaceholderText("CH")
+        self.lead_origin.setToolTip(
+            "Código de origem do CV CRM para leads criados pelo app (2 letras; CH = Chat). "
+            "Confira a lista do seu CV CRM: não há um código documentado para WhatsApp."
+        )
+        self.lead_media = QLineEdit(initial.lead_media)
+        self.lead_media.setObjectName("leadMedia")
+        self.lead_media.setPlaceholderText("vazio = sem mídia (um nome novo cria uma mídia no CV)")
+        self.lead_ttl = QSpinBox()
+        self.lead_ttl.setObjectName("leadTtl")
+        self.lead_ttl.setRange(1, 24 * 60)
+        self.lead_ttl.setSuffix(" min")
+        self.lead_ttl.setValue(max(1, initial.lead_cache_ttl_minutes))
+        self.quick_replies = QPlainTextEdit("\n".join(initial.quick_replies))
+        self.quick_replies.setObjectName("quickReplies")
+        self.quick_replies.setPlaceholderText(
+            "Uma resposta por linha. Variáveis: {nome} {primeiro_nome} {empreendimento} "
+            "{corretor} {imobiliaria} {gestor} {situacao}"
+        )
+        self.quick_replies.setMaximumHeight(100)
+        lead_form = QFormLayout()
+        lead_form.addRow("Origem de leads criados:", self.lead_origin)
+        lead_form.addRow("Mídia de leads criados:", self.lead_media)
+        lead_form.addRow("Validade do cache do lead:", self.lead_ttl)
+        lead_form.addRow("Respostas rápidas:", self.quick_replies)
+        lead_group = QGroupBox("Painel do lead")
+        lead_group.setLayout(lead_form)
 
         form = QFormLayout()
         form.addRow("Subdomínio do CV CRM:", self.subdomain)
@@ -99,22 +162,34 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.test_button)
         layout.addWidget(self.result)
+        layout.addWidget(lead_group)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
     def values(self) -> SettingsValues:
+        replies = [line.strip() for line in self.quick_replies.toPlainText().splitlines()]
         return SettingsValues(
-            cvcrm_subdomain=self.subdomain.text().strip(),
+            cvcrm_subdomain=normalize_subdomain(self.subdomain.text()),
             cvcrm_email=self.email.text().strip(),
             cvcrm_token=self.token.text().strip(),
             mongodb_uri=self.mongodb_uri.text().strip(),
             redis_url=self.redis_url.text().strip(),
+            lead_origin=self.lead_origin.text().strip().upper(),
+            lead_media=self.lead_media.text().strip(),
+            lead_cache_ttl_minutes=self.lead_ttl.value(),
+            quick_replies=[r for r in replies if r],
         )
 
     def _on_test(self) -> None:
+        values = self.values()
+        problem = subdomain_problem(self.subdomain.text()) if self._needs_subdomain else None
+        if problem is None and "@" not in values.cvcrm_email:
+            problem = "Informe o e-mail do usuário do CV CRM dono do token."
+        if problem is not None:
+            self.result.setText(f"⚠ {problem}")
+            return
         self.test_button.setEnabled(False)
         self.result.setText("Testando…")
-        values = self.values()
 
         def _done(message: str) -> None:
             self.test_button.setEnabled(True)

@@ -1,0 +1,58 @@
+"""Quick-reply templates, the "registrar conversa" transcript and the age line."""
+
+from __future__ import annotations
+
+from wacrm_desktop.core.lead_text import (
+    age_text,
+    format_transcript,
+    render_quick_reply,
+    template_values,
+)
+from wacrm_desktop.core.leads import Lead
+
+LEAD = Lead(
+    id=1001,
+    name="Mariana Souza",
+    broker_name="Paulo Andrade",
+    developments=("Residencial Jardim das Flores", "Torre Sul"),
+    situation_name="Em Atendimento",
+)
+
+
+def test_variables_are_filled_from_the_lead() -> None:
+    out = render_quick_reply("Oi {primeiro_nome}! {corretor} aqui, sobre o {empreendimento}.", LEAD)
+    assert out.text == "Oi Mariana! Paulo Andrade aqui, sobre o Residencial Jardim das Flores."
+    assert out.missing == ()
+    assert render_quick_reply("{nome}", LEAD).text == "Mariana Souza"
+
+
+def test_missing_values_stay_visible_for_the_human() -> None:
+    out = render_quick_reply("{nome}, {imobiliaria} e {xyz}", LEAD)
+    assert out.text == "Mariana Souza, {imobiliaria} e {xyz}"
+    assert out.missing == ("imobiliaria", "xyz")
+
+
+def test_without_lead_the_chat_name_is_used() -> None:
+    assert render_quick_reply("Olá {primeiro_nome}", None, "Lucas Pereira").text == "Olá Lucas"
+    assert "nome" not in template_values(Lead(id=1, name="Sem nome"), None)
+
+
+def test_transcript_lines_and_cut() -> None:
+    msgs = [
+        {"t": 1_764_500_000 + i, "from_me": i % 2 == 1, "type": "chat", "body": f"m{i}"}
+        for i in range(3)
+    ]
+    text = format_transcript(msgs, contact_name="Mariana", me_label="Paulo")
+    lines = text.splitlines()
+    assert lines[0].startswith("Conversa registrada")
+    assert lines[1].endswith("Mariana: m0") and lines[2].endswith("Paulo: m1")
+    assert lines[1].startswith("30/11/2025 ")  # São Paulo time
+    long = [{"t": 1, "type": "chat", "body": "x" * 500} for _ in range(100)]
+    cut = format_transcript(long, contact_name="A", limit_chars=2000)
+    assert len(cut) <= 2000 and "omitida" in cut.splitlines()[0]
+
+
+def test_age_text() -> None:
+    assert age_text(1000, 1030) == "atualizado agora"
+    assert age_text(1000, 1000 + 7 * 60 + 5) == "atualizado há 7 min"
+    assert age_text(1000, 1000 + 3 * 3600) == "atualizado há 3 h"
