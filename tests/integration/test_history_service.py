@@ -164,24 +164,34 @@ def test_mongo_stopped_during_burst_and_restarted_exactly_once(
     secantus_server_factory: Callable[..., SecantusServer], make_service: Any
 ) -> None:
     server = secantus_server_factory()
-    service = make_service(StoreFactory(server.uri, "burst"), batch_size=50)
+    service = make_service(StoreFactory(server.uri, "burst"), batch_size=200)
     service.start()
-    ids = [event(i, chat=f"55119{i % 7:04d}@c.us").id for i in range(300)]
+    ids = [event(i, chat=f"55119{i % 7:04d}@c.us").id for i in range(2000)]
+
+    deadline = time.monotonic() + 20
+    while not service.status().online:  # connected (indexes, schema) before the burst
+        assert time.monotonic() < deadline, "writer never connected"
+        time.sleep(0.05)
+    half_sent, stopped = threading.Event(), threading.Event()
 
     def burst() -> None:
-        for i in range(300):
+        for i in range(2000):
             service.record(PROFILE, event(i, chat=f"55119{i % 7:04d}@c.us", ack=i % 3))
-            if i % 50 == 0:
+            if i == 1000:  # the second half of the burst arrives while MongoDB is down
+                half_sent.set()
+                stopped.wait(30)
+            if i % 200 == 0:
                 time.sleep(0.02)
 
     producer = threading.Thread(target=burst)
     producer.start()
-    time.sleep(0.1)
+    assert half_sent.wait(30)
     server.stop()  # mid-burst
+    stopped.set()
     producer.join(timeout=30)
     # The writer notices once its in-flight bulk_write fails (server selection timeout).
     deadline = time.monotonic() + 15
-    while service.status().online:
+    while service.status().online or not service.status().last_error:
         assert time.monotonic() < deadline, "writer never noticed the outage"
         time.sleep(0.05)
     down = service.status()
@@ -192,8 +202,10 @@ def test_mongo_stopped_during_burst_and_restarted_exactly_once(
     assert service.flush(timeout=40)
     client: pymongo.MongoClient = pymongo.MongoClient(server.uri)
     docs = list(client["burst"].messages.find({}, {"wa_id": 1}))
+    client_count = client["burst"].messages.count_documents({})
     client.close()
-    assert len(docs) == 300
+    assert len(docs) == 2000  # every message, no duplicate:
+    assert client_count == 2000 and len({d["wa_id"] for d in docs}) == 2000
     assert sorted(d["wa_id"] for d in docs) == sorted(ids)
     assert service.status() == HistoryStatus(
         online=True, pending=0, last_error=None, cache_available=True

@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ from wacrm_desktop.adapters.embedded_mongo import (
     EmbeddedMongoLockedError,
 )
 from wacrm_desktop.adapters.mongo import (
+    SCHEMA_VERSION,
     MongoHistoryStore,
     StoreWriteError,
-    build_operations,
+    parse_batch,
     uri_without_database,
 )
 from wacrm_desktop.core.events import MessageEvent
@@ -87,8 +87,11 @@ def test_same_events_twice_are_five_documents(
     assert doc["profile_id"] == PROFILE
     assert doc["wa_id"] == batch[0].payload["id"]
     assert doc["chat_id"] == CHAT and doc["t"] == 1_700_000_000 and doc["body"] == "mensagem 0"
-    assert doc["schema_version"] == 1 and doc["from_me"] is False
-    assert "chat_name" not in doc and "is_new" not in doc  # chat fields live in `chats`
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["from_me"] is False
+    # Every MessageEvent field is kept under its own name; new-message defaults are explicit.
+    assert doc["chat_name"] == "Cliente Teste" and doc["is_new"] is True
+    assert doc["edits"] == [] and doc["reactions"] == [] and doc["revoked"] is False
+    assert doc["phone"] == "5511988887777" and "mensagem" in doc["words"]
     # first_seen_at is set once; updated_at moves.
     for _id, d in docs.items():
         assert d["first_seen_at"] == first[_id]["first_seen_at"]
@@ -129,8 +132,7 @@ def test_message_and_acks_in_one_batch_any_order(
     batch = [ack(7, 2), message(7, ack=1), ack(7, 3), ack(7, 1)]
     store.apply(batch)
     assert raw_db.messages.find_one()["ack"] == 3  # type: ignore[index]
-    ops, _ = build_operations(batch, datetime.now(UTC))
-    assert len(ops) == 1  # coalesced: one upsert per document per batch
+    assert len(parse_batch(batch).messages) == 1  # coalesced: one write per document per batch
 
 
 def test_recent_messages_newest_limit_oldest_first(store: MongoHistoryStore) -> None:
@@ -153,8 +155,11 @@ def test_indexes_exist(store: MongoHistoryStore, raw_db: pymongo.database.Databa
     msg_keys = [list(ix["key"].items()) for ix in raw_db.messages.list_indexes()]
     assert [("profile_id", 1), ("chat_id", 1), ("t", 1)] in msg_keys
     assert [("profile_id", 1), ("t", -1)] in msg_keys
+    assert [("phone", 1), ("t", 1)] in msg_keys  # team view, erasure
+    assert [("lead_id", 1), ("t", 1)] in msg_keys  # per-lead timeline
+    assert [("words", 1)] in msg_keys  # search
     chat_keys = [list(ix["key"].items()) for ix in raw_db.chats.list_indexes()]
-    assert [("phone", 1)] in chat_keys
+    assert [("phone", 1)] in chat_keys and [("lid", 1)] in chat_keys
     assert [("profile_id", 1), ("last_t", -1)] in chat_keys
 
 
@@ -263,7 +268,12 @@ def test_embedded_mongo_lock_restart_and_persistence(tmp_path: Path) -> None:
 def test_embedded_mongo_command_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     server = EmbeddedMongo(tmp_path)
     cmd = server.command(27999)
-    assert cmd[:3] == [sys.executable, "-m", "secantus"]
+    assert cmd[:4] == [
+        sys.executable,
+        "-m",
+        "wacrm_desktop.adapters.embedded_mongo",
+        "--watch-stdin",
+    ]
     assert cmd[cmd.index("--port") + 1] == "27999" and "--storage-path" in cmd
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     monkeypatch.setattr(sys, "frozen", True, raising=False)

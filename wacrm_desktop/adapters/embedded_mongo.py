@@ -15,14 +15,30 @@ Command line:
 WiredTiger locks its directory: two servers on one ``data_dir`` are impossible, and the second
 one fails with :class:`EmbeddedMongoLockedError`
 ("o banco embutido já está aberto por outro processo").
+
+Orphans. If the app dies without stopping the server (SIGKILL, crash, power button) the child
+would keep running and keep the WiredTiger lock, and the next start would fail. Two guards:
+
+1. **Parent-death watchdog** (``--watch-stdin``): the server's stdin is a pipe the app never
+   writes to. When the app dies, the OS closes the pipe, the server's watchdog thread reads EOF
+   and shuts the server down cleanly (SIGTERM to itself; SecantusDB closes WiredTiger). Works on
+   every OS, needs no polling.
+2. **Pid file** (``<data_dir>/embedded-mongo.json``: pid, port, storage path, app pid):
+   written after a start, removed after a stop. A start that finds it with a dead app pid and
+   a live server process that is provably ours (Linux: its command line names our storage
+   path; elsewhere: it still answers MongoDB ``ping`` on the recorded port) terminates that
+   process first (SIGTERM, then SIGKILL after ``stop_timeout``) — never an unrelated process
+   that happens to reuse the pid.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +50,8 @@ from typing import IO
 log = logging.getLogger("wacrm.store")
 
 EMBEDDED_FLAG = "--embedded-mongo"
+WATCH_STDIN_FLAG = "--watch-stdin"
+PID_FILE = "embedded-mongo.json"
 LOCKED_MESSAGE = "o banco embutido já está aberto por outro processo"
 _LOCK_MARKERS = ("already being managed by another process", "WiredTiger.lock")
 _PORT_MARKERS = ("Address already in use", "address already in use", "Errno 98", "Errno 48")
@@ -55,10 +73,54 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def run_embedded_server_main(argv: list[str]) -> int:
-    """Entry point for ``<frozen app> --embedded-mongo <secantus args>``; returns the exit code."""
+    """Entry point of the server process (``<frozen app> --embedded-mongo <args>`` or
+    ``python -m wacrm_desktop.adapters.embedded_mongo <args>``); returns the exit code."""
+    args = list(argv)
+    if WATCH_STDIN_FLAG in args:
+        args.remove(WATCH_STDIN_FLAG)
+        threading.Thread(target=_watch_parent, name="parent-watchdog", daemon=True).start()
     from secantus.cli import main as secantus_main  # heavy import: only in the server process
 
-    return int(secantus_main(list(argv)) or 0)
+    return int(secantus_main(args) or 0)
+
+
+def _watch_parent() -> None:
+    """Block on stdin (a pipe from the app); EOF means the app is gone: shut down cleanly."""
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    with contextlib.suppress(OSError, ValueError):
+        while stream is not None and stream.read(4096):
+            pass
+    log.info("embedded MongoDB: the app is gone; shutting down")
+    if os.name == "nt":
+        import _thread
+
+        _thread.interrupt_main(signal.SIGINT)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)  # SecantusDB's handler exits well before; never linger as an orphan
+    os._exit(0)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))  # type: ignore[attr-defined]
+        ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class EmbeddedMongo:
@@ -77,8 +139,10 @@ class EmbeddedMongo:
         start_timeout: float = 20.0,
         stop_timeout: float = 10.0,
         cache_size: str | None = "256M",
+        watchdog: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.watchdog = watchdog
         self.host = host
         self.port = int(port)
         self.start_timeout = start_timeout
@@ -108,6 +172,10 @@ class EmbeddedMongo:
         return f"mongodb://{self.host}:{self.port}/?directConnection=true"
 
     @property
+    def pid_file(self) -> Path:
+        return self.data_dir / PID_FILE
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -135,9 +203,12 @@ class EmbeddedMongo:
 
     def command(self, port: int) -> list[str]:
         """Full command line; see the module docstring for the frozen (PyInstaller) case."""
+        args = [*self.server_args(port)]
+        if self.watchdog:
+            args.insert(0, WATCH_STDIN_FLAG)
         if getattr(sys, "frozen", False):
-            return [sys.executable, EMBEDDED_FLAG, *self.server_args(port)]
-        return [sys.executable, "-m", "secantus", *self.server_args(port)]
+            return [sys.executable, EMBEDDED_FLAG, *args]
+        return [sys.executable, "-m", __name__, *args]
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -147,6 +218,7 @@ class EmbeddedMongo:
             if self.running:
                 return self
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._reap_orphan()
             if not self.config_path.exists():
                 self.config_path.write_text("# generated by WACRM Desktop; intentionally empty\n")
             fixed_port = self.port != 0
@@ -176,7 +248,8 @@ class EmbeddedMongo:
         started = time.monotonic()
         proc = subprocess.Popen(
             cmd,
-            stdin=subprocess.DEVNULL,
+            # The watchdog's pipe: never written, closed by the OS when this process dies.
+            stdin=subprocess.PIPE if self.watchdog else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=str(self.data_dir),
@@ -197,6 +270,7 @@ class EmbeddedMongo:
         except BaseException:
             self._terminate(proc)
             raise
+        self._write_pid_file(proc.pid, port)
         log.info(
             "embedded MongoDB up on %s:%d (pid %d, %.1fs)",
             self.host,
@@ -248,9 +322,71 @@ class EmbeddedMongo:
             if proc is None:
                 return
             self._terminate(proc)
+            self._remove_pid_file()
             log.info("embedded MongoDB stopped (pid %d, exit %s)", proc.pid, proc.returncode)
 
+    # -- orphans ---------------------------------------------------------------------------
+
+    def _write_pid_file(self, pid: int, port: int) -> None:
+        data = {
+            "pid": pid,
+            "port": port,
+            "storage_path": str(self.storage_path),
+            "app_pid": os.getpid(),
+        }
+        with contextlib.suppress(OSError):
+            self.pid_file.write_text(json.dumps(data), encoding="utf-8")
+
+    def _remove_pid_file(self) -> None:
+        with contextlib.suppress(OSError):
+            self.pid_file.unlink()
+
+    def _is_ours(self, pid: int, port: int) -> bool:
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():
+            with contextlib.suppress(OSError):
+                return str(self.storage_path).encode() in cmdline.read_bytes()
+            return False
+        return bool(port) and _answers_ping(self.host, port)
+
+    def _reap_orphan(self) -> None:
+        """Stop a server left running by an app that died (see the module docstring)."""
+        try:
+            data = json.loads(self.pid_file.read_text(encoding="utf-8"))
+            pid, port = int(data["pid"]), int(data.get("port") or 0)
+            app_pid = int(data.get("app_pid") or 0)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            self._remove_pid_file()
+            return
+        if self._proc is not None and self._proc.pid == pid:
+            return
+        if app_pid and _pid_alive(app_pid):
+            return  # another running app owns it: not an orphan (the lock error says so)
+        if not _pid_alive(pid) or not self._is_ours(pid, port):
+            self._remove_pid_file()
+            return
+        log.warning(
+            "embedded MongoDB: stopping the server (pid %d) a previous run left behind", pid
+        )
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            deadline = time.monotonic() + 5
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        self._remove_pid_file()
+
     def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -269,7 +405,11 @@ class EmbeddedMongo:
                 return
             proc.kill()
             proc.wait(timeout=5)
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
             self._join_stderr()
+            self._remove_pid_file()
 
     def _join_stderr(self) -> None:
         thread = self._stderr_thread
@@ -310,9 +450,32 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+def _answers_ping(host: str, port: int) -> bool:
+    if not _port_open(host, port):
+        return False
+    import pymongo
+
+    client: pymongo.MongoClient = pymongo.MongoClient(
+        f"mongodb://{host}:{port}/?directConnection=true",
+        serverSelectionTimeoutMS=500,
+        connectTimeoutMS=500,
+    )
+    try:
+        client.admin.command("ping")
+        return True
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
 def _level_of(line: str) -> int:
     if " CRITICAL " in line or "Traceback" in line or "[ERROR]" in line or " ERROR " in line:
         return logging.ERROR
     if " WARNING " in line:
         return logging.WARNING
     return logging.INFO
+
+
+if __name__ == "__main__":
+    sys.exit(run_embedded_server_main(sys.argv[1:]))

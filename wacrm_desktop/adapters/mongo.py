@@ -1,15 +1,22 @@
-"""MongoDB history store: every captured message, upserted idempotently.
+"""MongoDB history store: every captured history event, folded into one document per message.
 
 The mongoengine ``Document`` classes define the schema and the indexes (one place to read them);
-the hot path (``apply``) goes straight to pymongo through ``Doc._get_collection()`` with one
-unordered ``bulk_write`` per collection, because per-document mongoengine saves are ~100x slower
-and not idempotent under retries.
+the hot path (``apply``) goes straight to pymongo through ``Doc._get_collection()``, because
+per-document mongoengine saves are ~100x slower and not idempotent under retries.
 
-Order independence: the journal replays batches after outages and WhatsApp may deliver an ack
-before the message it refers to, so every write is an upsert that only ever *adds* information:
-``$set`` for message fields, ``$setOnInsert`` for ``first_seen_at``, ``$max`` for ``ack`` (an ack
-never goes backwards) and for the chat's ``last_t``. Applying the same batch twice, or two
-batches in either order, yields the same documents.
+Order independence — read, join, write: a batch of journal entries is folded per document into
+a partial document (`core.history_model`), the current documents are read with one ``$in``
+query, joined with the partials (a commutative, associative, idempotent join) and written
+back: brand-new documents with one unordered ``insert_many`` (the common case, as fast as the
+server's own insert path), changed ones with ``replace_one`` guarded by the document's ``rev``
+(optimistic concurrency: a document changed by someone else in between is simply re-read and
+re-joined). Unchanged documents (a journal replay after a crash) are not written at all. So the
+same batch twice, batches in any order, an edit before its original, an ack before its message
+all end in the same documents.
+
+Collections: ``messages`` (``_id = "<profile>/<wa id>"``), ``chats`` (``"<profile>/<chat id>"``),
+``lids`` (``@lid`` → phone, as revealed by WhatsApp), ``profiles``, ``audit`` (erasures: who,
+when, masked phone, counts — never content), ``meta`` (``schema`` version, see `migrate`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,41 +37,42 @@ from mongoengine import (
     DictField,
     Document,
     IntField,
+    ListField,
     StringField,
 )
-from pymongo import UpdateOne
+from pymongo import DeleteMany, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from pymongo.write_concern import WriteConcern
 
-from wacrm_desktop.core.ports import JournalEntry
+from wacrm_desktop.core.history_model import (
+    PARTIALS,
+    STORE_INTERNAL_FIELDS,
+    chat_partial_of_message,
+    join_chats,
+    join_messages,
+    message_words,
+    normalized_message,
+    render_chat,
+    tokens,
+)
+from wacrm_desktop.core.phones import mask, ninth_digit_variants
+from wacrm_desktop.core.ports import JournalEntry, SearchQuery
 
 log = logging.getLogger("wacrm.store")
 
-SCHEMA_VERSION = 1
+#: 1: first release. 2: edits/revokes/reactions, every MessageEvent field, search words,
+#: contact phone and lead id on messages, @lid ids on chats, ``rev``, profiles, audit.
+SCHEMA_VERSION = 2
 DEFAULT_ALIAS = "wacrm"
 
-#: Message fields copied from a journal "message" payload into the document ($set).
-MESSAGE_FIELDS: tuple[str, ...] = (
-    "chat_id",
-    "from_me",
-    "type",
-    "t",
-    "body",
-    "caption",
-    "author",
-    "sender",
-    "notify_name",
-    "is_group",
-    "quoted_id",
-    "media",
-    "truncated",
-)
-#: Keys of the plain dicts returned by `recent_messages` (same shape as the cache entries).
-MESSAGE_VIEW_FIELDS: tuple[str, ...] = ("id", *MESSAGE_FIELDS, "ack")
+#: Keys of the plain dicts returned by the read methods (same shape as the cache entries):
+#: every stored field except the bookkeeping ones (``rev`` stays: it orders two views).
+HIDDEN_VIEW_FIELDS = (frozenset(STORE_INTERNAL_FIELDS) | {"wa_id", "text_at_ms"}) - {"rev"}
 
 _DUPLICATE_KEY = 11000
-_MAX_DUPLICATE_RETRIES = 5
+_MAX_WRITE_ROUNDS = 6
+_IN_CHUNK = 1000
 
 
 class StoreWriteError(RuntimeError):
@@ -76,26 +85,52 @@ class StoreWriteError(RuntimeError):
         self.codes = tuple(codes)
 
 
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer WACRM Desktop; this one must not touch it."""
+
+
 class _MessageBase(Document):
-    """Schema of one WhatsApp message (or an ack-only stub waiting for its message)."""
+    """Schema of one WhatsApp message (or a stub: an ack/edit/reaction waiting for it)."""
 
     id = StringField(primary_key=True)  # "<profile_id>/<wa id>"
     profile_id = StringField(required=True)
     wa_id = StringField(required=True)
-    chat_id = StringField()  # None only on an ack-only stub
+    chat_id = StringField()  # None only on a stub
     from_me = BooleanField()
     type = StringField()
     t = IntField()
-    body = StringField()
+    body = StringField()  # latest text
     caption = StringField()
+    text_at_ms = IntField()  # edit time of the latest text (0: original)
+    edits = ListField(DictField())  # earlier texts {body?, caption?, at_ms}
+    revoked = BooleanField()
+    revoked_at = IntField()
+    revoked_by_admin = BooleanField()
+    reactions = ListField(DictField())  # {sender, emoji, t_ms}; emoji "" = removed
     author = StringField()
     sender = StringField()
     notify_name = StringField()
     ack = IntField()
+    is_new = BooleanField()
     is_group = BooleanField()
+    chat_name = StringField()
+    chat_phone = StringField()
+    chat_lid = StringField()
     quoted_id = StringField()
     media = DictField()
     truncated = BooleanField()
+    subtype = StringField()
+    is_notification = BooleanField()
+    is_forwarded = BooleanField()
+    latest_edit_ms = IntField()
+    location = DictField()
+    vcards = ListField(StringField())
+    poll = DictField()
+    mentioned = ListField(StringField())
+    phone = StringField()  # the contact's phone (from the chat), for the team view and erasure
+    lead_id = StringField()  # CV CRM lead of the chat, when linked
+    words = ListField(StringField())  # search tokens (core.history_model.message_words)
+    rev = IntField()  # optimistic concurrency of read-join-write
     first_seen_at = DateTimeField()
     updated_at = DateTimeField()
     schema_version = IntField(default=SCHEMA_VERSION)
@@ -106,21 +141,32 @@ class _MessageBase(Document):
         "indexes": [
             {"fields": ["profile_id", "chat_id", "t"], "name": "chat_timeline"},
             {"fields": ["profile_id", "-t"], "name": "profile_recency"},
+            {"fields": ["phone", "t"], "name": "phone_timeline", "sparse": True},
+            {"fields": ["lead_id", "t"], "name": "lead_timeline", "sparse": True},
+            {"fields": ["words"], "name": "search_words"},
+            {"fields": ["t"], "name": "retention"},
         ],
     }
 
 
 class _ChatDoc(Document):
-    """Schema of one chat, as last seen in a message."""
+    """Schema of one chat/contact of one profile."""
 
     id = StringField(primary_key=True)  # "<profile_id>/<chat id>"
     profile_id = StringField(required=True)
     chat_id = StringField(required=True)
-    name = StringField()
+    lid = StringField()  # the @lid id of the contact, when known
     phone = StringField()  # digits only, E.164 without "+", only when WhatsApp knows it
+    phone_unknown = BooleanField()  # a @lid contact whose phone WhatsApp has not revealed
+    name = StringField()
+    name_t = IntField()  # time of the message that carried `name` (latest wins)
     is_group = BooleanField()
     last_t = IntField()
+    lead_id = StringField()
+    rev = IntField()
+    first_seen_at = DateTimeField()
     updated_at = DateTimeField()
+    schema_version = IntField(default=SCHEMA_VERSION)
 
     meta: dict[str, Any] = {
         "abstract": True,
@@ -128,6 +174,8 @@ class _ChatDoc(Document):
         "indexes": [
             {"fields": ["profile_id", "-last_t"], "name": "profile_chat_recency"},
             {"fields": ["phone"], "name": "phone", "sparse": True},
+            {"fields": ["lid"], "name": "lid", "sparse": True},
+            {"fields": ["lead_id"], "name": "lead", "sparse": True},
         ],
     }
 
@@ -183,16 +231,22 @@ def chat_doc_id(profile_id: str, chat_id: str) -> str:
     return f"{profile_id}/{chat_id}"
 
 
-def message_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """Plain, JSON-safe message dict (``id`` = WhatsApp id; no None values) from a document."""
-    out: dict[str, Any] = {}
+def chat_of_message_id(wa_id: str) -> str | None:
+    """Chat wid inside a message id ``<true|false>_<chat wid>_<msg id>[_<participant>]``."""
+    parts = wa_id.split("_")
+    if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
+        return parts[1]
+    return None
+
+
+def message_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain, JSON-safe message dict (``id`` = WhatsApp id, ``profile_id``; no None values)."""
     wa_id = doc.get("wa_id")
     if wa_id is None and isinstance(doc.get("_id"), str):
         wa_id = doc["_id"].split("/", 1)[-1]
-    out["id"] = wa_id
-    for name in MESSAGE_VIEW_FIELDS[1:]:
-        value = doc.get(name)
-        if value is not None:
+    out: dict[str, Any] = {"id": wa_id}
+    for name, value in doc.items():
+        if name not in HIDDEN_VIEW_FIELDS and value is not None and name != "id":
             out[name] = value
     return out
 
@@ -216,6 +270,71 @@ def uri_without_database(uri: str) -> str:
     if "@" in hosts and "authsource=" not in options.lower():
         options = f"{options}&authSource={database}" if options else f"authSource={database}"
     return f"{scheme}://{hosts}/" + (f"?{options}" if options else "")
+
+
+# -- batch parsing (pure) ----------------------------------------------------------------------
+
+
+class ParsedBatch:
+    """Journal entries folded per document (see `parse_batch`)."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, tuple[str, str, dict[str, Any]]] = {}  # id -> (profile, wa, part)
+        self.chats: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (profile, partial)
+        self.lids: dict[str, str] = {}  # lid -> phone
+        self.profiles: dict[str, dict[str, Any]] = {}  # profile id -> {name, at}
+
+
+def parse_batch(entries: Sequence[JournalEntry]) -> ParsedBatch:
+    """Fold a batch into one partial document per message/chat (order-free, see history_model)."""
+    out = ParsedBatch()
+    for entry in entries:
+        payload, kind = entry.payload, entry.kind
+        if kind == "lid_phone":
+            lid, phone = payload.get("lid"), payload.get("phone")
+            if isinstance(lid, str) and isinstance(phone, str) and phone:
+                out.lids[lid] = max(phone, out.lids.get(lid, phone))
+            continue
+        if kind == "profile":
+            name, at = payload.get("name"), payload.get("at", 0)
+            old = out.profiles.get(entry.profile_id)
+            if isinstance(name, str) and (old is None or (at, name) > (old["at"], old["name"])):
+                out.profiles[entry.profile_id] = {"name": name, "at": at}
+            continue
+        partial_of = PARTIALS.get(kind)
+        if partial_of is None:
+            log.warning("skipping journal entry seq=%s of unknown kind %r", entry.seq, kind)
+            continue
+        wa_id = payload.get("id")
+        if not isinstance(wa_id, str) or not wa_id:
+            log.warning("skipping journal entry seq=%s without a message id", entry.seq)
+            continue
+        partial = partial_of(payload)
+        if not partial:
+            continue
+        doc_id = message_doc_id(entry.profile_id, wa_id)
+        found = out.messages.get(doc_id)
+        merged = join_messages(found[2], partial) if found else partial
+        out.messages[doc_id] = (entry.profile_id, wa_id, merged)
+        if kind == "message":
+            chat = chat_partial_of_message(payload)
+            if chat is not None:
+                chat_id = chat_doc_id(entry.profile_id, chat["chat_id"])
+                old_chat = out.chats.get(chat_id)
+                joined = join_chats(old_chat[1], chat) if old_chat else chat
+                out.chats[chat_id] = (entry.profile_id, joined)
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _same_content(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    skip = {"rev", "updated_at", "first_seen_at"}
+    keys = (set(old) | set(new)) - skip
+    return all(old.get(k) == new.get(k) for k in keys)
 
 
 class MongoHistoryStore:
@@ -246,7 +365,7 @@ class MongoHistoryStore:
     # -- lifecycle -----------------------------------------------------------------------
 
     def connect(self) -> MongoHistoryStore:
-        """Register the mongoengine alias, check the server answers, create indexes.
+        """Register the mongoengine alias, check the server answers, create indexes, migrate.
 
         Fails within ~server_selection_timeout_ms when the server is down (and leaves the alias
         unregistered, so connect() can simply be called again later).
@@ -268,12 +387,13 @@ class MongoHistoryStore:
             try:
                 db = mongoengine.get_db(self.alias)
                 db.command("ping")
-                self._message_cls.ensure_indexes()
-                self._chat_cls.ensure_indexes()
+                self._ensure_indexes()
+                self._connected = True
+                self.migrate()
             except BaseException:
+                self._connected = False
                 mongoengine.disconnect(self.alias)
                 raise
-            self._connected = True
         log.info("MongoDB connected (db=%s, alias=%s)", self.db_name, self.alias)
         return self
 
@@ -291,6 +411,38 @@ class MongoHistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _ensure_indexes(self) -> None:
+        """Create the Document classes' indexes on a client without a socket timeout.
+
+        Building an index over an existing large collection (first start after an upgrade:
+        ~1M messages take minutes on SecantusDB) must not hit the 60 s socket timeout of the
+        write path, or connect() would fail and be retried forever.
+        """
+        client: pymongo.MongoClient = pymongo.MongoClient(
+            uri_without_database(self.uri),
+            serverSelectionTimeoutMS=self._timeout_ms,
+            connectTimeoutMS=self._timeout_ms,
+            socketTimeoutMS=None,
+            appname="wacrm-desktop-indexes",
+        )
+        try:
+            db = client[self.db_name]
+            for cls in (self._message_cls, self._chat_cls):
+                models = [
+                    pymongo.IndexModel(
+                        spec["fields"], **{k: v for k, v in spec.items() if k != "fields"}
+                    )
+                    for spec in cls._meta["index_specs"]
+                ]
+                db[cls._meta["collection"]].create_indexes(models)
+        finally:
+            client.close()
+
+    def _db(self) -> Any:
+        if not self._connected:
+            raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
+        return mongoengine.get_db(self.alias)
+
     def _messages(self) -> Collection:
         if not self._connected:
             raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
@@ -301,15 +453,337 @@ class MongoHistoryStore:
             raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
         return self._chat_cls._get_collection().with_options(write_concern=self._write_concern)
 
-    # -- HistoryStore --------------------------------------------------------------------
+    def _other(self, name: str) -> Collection:
+        return self._db().get_collection(name).with_options(write_concern=self._write_concern)
 
-    def apply(self, entries: Sequence[JournalEntry]) -> None:
-        """Idempotent upserts, one unordered bulk_write per collection; raises on failure."""
-        message_ops, chat_ops = build_operations(entries, datetime.now(UTC))
-        if message_ops:
-            _bulk_write_retrying(self._messages(), message_ops)
-        if chat_ops:
-            _bulk_write_retrying(self._chats(), chat_ops)
+    # -- schema version ------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """Version recorded in ``meta`` (a database without it but with messages is v1)."""
+        meta = self._other("meta").find_one({"_id": "schema"})
+        if meta is not None:
+            return int(meta.get("version", 1))
+        return 1 if self._messages().find_one({}, {"_id": 1}) is not None else 0
+
+    def migrate(self) -> int:
+        """Bring the database to SCHEMA_VERSION; returns the version found.
+
+        Each step is idempotent and resumable (documents are re-joined through the same code
+        as live writes), so a migration interrupted by a crash simply continues on next start.
+        """
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"database schema v{found} is newer than this app (v{SCHEMA_VERSION})"
+            )
+        if found and found < 2:
+            moved = self._migrate_1_to_2()
+            log.info("history schema migrated v1 -> v2 (%d documents)", moved)
+        if found < SCHEMA_VERSION:
+            self._other("meta").update_one(
+                {"_id": "schema"},
+                {"$set": {"version": SCHEMA_VERSION, "migrated_at": datetime.now(UTC)}},
+                upsert=True,
+            )
+        return found
+
+    def _migrate_1_to_2(self) -> int:
+        now = datetime.now(UTC)
+        moved = 0
+        chats = self._chats()
+        while True:
+            old = list(chats.find({"schema_version": {"$ne": SCHEMA_VERSION}}).limit(500))
+            if not old:
+                break
+            ops = []
+            for doc in old:
+                partial = chat_partial_of_message({"chat_id": doc.get("chat_id")}) or {}
+                new = self._render_chat(join_chats(doc, partial), doc, doc["profile_id"], now)
+                ops.append(ReplaceOne({"_id": doc["_id"]}, new))
+            chats.bulk_write(ops, ordered=False)
+            moved += len(ops)
+        messages = self._messages()
+        while True:
+            old = list(messages.find({"schema_version": {"$ne": SCHEMA_VERSION}}).limit(500))
+            if not old:
+                break
+            refs = {self._chat_ref(d) for d in old}
+            chat_docs = self._chat_docs({chat_doc_id(p, c) for p, c in refs if c})
+            ops = []
+            for doc in old:
+                partial = {k: v for k, v in doc.items() if k not in STORE_INTERNAL_FIELDS}
+                if doc.get("body") is not None or doc.get("caption") is not None:
+                    partial["text_at_ms"] = 0  # v1 kept only the text it saw
+                profile, chat = self._chat_ref(doc)
+                chat_doc = chat_docs.get(chat_doc_id(profile, chat)) if chat else None
+                new = self._render_message(
+                    join_messages({}, partial), doc, profile, doc["wa_id"], chat_doc, now
+                )
+                ops.append(ReplaceOne({"_id": doc["_id"]}, new))
+            messages.bulk_write(ops, ordered=False)
+            moved += len(ops)
+        return moved
+
+    @staticmethod
+    def _chat_ref(doc: Mapping[str, Any]) -> tuple[str, str | None]:
+        chat = doc.get("chat_id") or chat_of_message_id(str(doc.get("wa_id", "")))
+        return str(doc.get("profile_id")), chat
+
+    # -- writes --------------------------------------------------------------------------
+
+    def apply(self, entries: Sequence[JournalEntry]) -> list[dict[str, Any]]:
+        """Write a batch (idempotent, order-free); returns the views of the messages it touched.
+
+        Raises on failure (the journal then keeps the entries).
+        """
+        batch = parse_batch(entries)
+        now = datetime.now(UTC)
+        if batch.profiles:
+            self._write_profiles(batch.profiles, now)
+        lid_phones = dict(batch.lids)
+        if batch.lids:
+            self._write_lids(batch.lids)
+        chat_lids = {p["lid"] for _, p in batch.chats.values() if p.get("lid")} - set(lid_phones)
+        if chat_lids:
+            for doc in self._other("lids").find({"_id": {"$in": sorted(chat_lids)}}):
+                lid_phones[doc["_id"]] = doc["phone"]
+        chat_partials: dict[str, tuple[str, dict[str, Any]]] = {}
+        for doc_id, (profile, partial) in batch.chats.items():
+            lid = partial.get("lid")
+            if lid in lid_phones and not partial.get("phone"):
+                partial = {**partial, "phone": lid_phones[lid]}
+            chat_partials[doc_id] = (profile, partial)
+        phone_found: list[dict[str, Any]] = []
+
+        def render_chat(
+            old: dict[str, Any] | None, part: dict[str, Any], profile: str, _key: str
+        ) -> dict[str, Any]:
+            new = self._render_chat(join_chats(old or {}, part), old, profile, now)
+            if old is not None and not old.get("phone") and new.get("phone"):
+                phone_found.append(new)
+            return new
+
+        chats = self._read_join_write(self._chats(), chat_partials, render_chat)
+        for chat in phone_found:  # a phone learnt late reaches the messages stored before
+            self._messages().update_many(
+                {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
+                {"$set": {"phone": chat["phone"]}, "$inc": {"rev": 1}},
+            )
+        if batch.lids:
+            self._propagate_lid_phones(batch.lids, now)
+        if not batch.messages:
+            return []
+        missing = {
+            chat_doc_id(p, c)
+            for p, w, part in batch.messages.values()
+            if (c := part.get("chat_id") or chat_of_message_id(w))
+        } - set(chats)
+        chats.update(self._chat_docs(missing))
+        message_partials = {
+            doc_id: (profile, (wa_id, part))
+            for doc_id, (profile, wa_id, part) in batch.messages.items()
+        }
+
+        def render(
+            old: dict[str, Any] | None, item: tuple[str, dict[str, Any]], profile: str, _key: str
+        ) -> dict[str, Any]:
+            wa_id, part = item
+            chat = part.get("chat_id") or (old or {}).get("chat_id") or chat_of_message_id(wa_id)
+            chat_doc = chats.get(chat_doc_id(profile, chat)) if chat else None
+            return self._render_message(
+                join_messages(old or {}, part), old, profile, wa_id, chat_doc, now
+            )
+
+        # A captured message whose id this batch sees for the first time is most likely new:
+        # try a plain insert first (the server's fastest path); ids that exist fall back to
+        # read-join-write. Acks, edits, reactions and revokes go straight to read-join-write.
+        likely_new = {
+            doc_id for doc_id, (_p, _w, part) in batch.messages.items() if part.get("chat_id")
+        }
+        written = self._read_join_write(
+            self._messages(), message_partials, render, insert_first=likely_new
+        )
+        return [message_view(doc) for doc in written.values()]
+
+    def _render_message(
+        self,
+        joined: dict[str, Any],
+        old: Mapping[str, Any] | None,
+        profile_id: str,
+        wa_id: str,
+        chat: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        doc = normalized_message(joined)
+        for name in ("phone", "lead_id"):
+            value = (chat or {}).get(name) or (old or {}).get(name)
+            if value:
+                doc[name] = value
+        doc["words"] = message_words(doc)
+        doc.update(
+            _id=message_doc_id(profile_id, wa_id),
+            profile_id=profile_id,
+            wa_id=wa_id,
+            schema_version=SCHEMA_VERSION,
+            rev=int((old or {}).get("rev") or 0) + 1,
+            first_seen_at=(old or {}).get("first_seen_at") or now,
+            updated_at=now,
+        )
+        return doc
+
+    def _render_chat(
+        self,
+        joined: dict[str, Any],
+        old: Mapping[str, Any] | None,
+        profile_id: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        doc = render_chat(joined)
+        if (old or {}).get("lead_id") and not doc.get("lead_id"):
+            doc["lead_id"] = old["lead_id"]  # type: ignore[index]
+        doc.update(
+            _id=chat_doc_id(profile_id, str(doc.get("chat_id"))),
+            profile_id=profile_id,
+            schema_version=SCHEMA_VERSION,
+            rev=int((old or {}).get("rev") or 0) + 1,
+            first_seen_at=(old or {}).get("first_seen_at") or now,
+            updated_at=now,
+        )
+        return doc
+
+    def _read_join_write(
+        self,
+        collection: Collection,
+        partials: Mapping[str, tuple[str, Any]],
+        render: Callable[[dict[str, Any] | None, Any, str, str], dict[str, Any]],
+        *,
+        insert_first: set[str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Read the current documents, join, write back (rev-guarded); returns the final docs.
+
+        Ids in `insert_first` are first inserted as new documents without reading; the ones
+        that already exist (duplicate key) join the read-join-write path.
+        """
+        final: dict[str, dict[str, Any]] = {}
+        pending = [i for i in partials if not insert_first or i not in insert_first]
+        if insert_first:
+            fresh = []
+            for doc_id in partials:
+                if doc_id in insert_first:
+                    profile, item = partials[doc_id]
+                    new = render(None, item, profile, doc_id)
+                    fresh.append(new)
+                    final[doc_id] = new
+            existing_ids = set(_insert_many(collection, fresh)) if fresh else set()
+            for doc_id in existing_ids:
+                del final[doc_id]
+            pending += [i for i in partials if i in existing_ids]
+        for round_no in range(_MAX_WRITE_ROUNDS):
+            if not pending:
+                break
+            existing: dict[str, dict[str, Any]] = {}
+            for chunk in _chunks(pending):
+                for doc in collection.find({"_id": {"$in": list(chunk)}}):
+                    existing[doc["_id"]] = doc
+            inserts: list[dict[str, Any]] = []
+            replaces: dict[str, dict[str, Any]] = {}
+            for doc_id in pending:
+                profile, item = partials[doc_id]
+                old = existing.get(doc_id)
+                new = render(old, item, profile, doc_id)
+                if old is None:
+                    inserts.append(new)
+                elif _same_content(old, new):
+                    final[doc_id] = old
+                    continue
+                else:
+                    replaces[doc_id] = new
+                final[doc_id] = new
+            retry: list[str] = []
+            if inserts:
+                retry += _insert_many(collection, inserts)
+            if replaces:
+                retry += self._replace_guarded(collection, existing, replaces)
+            pending = retry
+            if pending:
+                log.debug("re-joining %d documents changed concurrently", len(pending))
+                time.sleep(0.005 * (round_no + 1))
+        if pending:
+            raise StoreWriteError(
+                f"write on {collection.name} failed: {len(pending)} document(s) kept changing"
+            )
+        return final
+
+    @staticmethod
+    def _replace_guarded(
+        collection: Collection,
+        existing: Mapping[str, Mapping[str, Any]],
+        replaces: Mapping[str, dict[str, Any]],
+    ) -> list[str]:
+        ops = [
+            ReplaceOne({"_id": doc_id, "rev": existing[doc_id].get("rev")}, doc)
+            for doc_id, doc in replaces.items()
+        ]
+        result = _bulk_write(collection, ops)
+        if result.matched_count == len(ops):
+            return []
+        # Someone changed some of them in between: find which (their rev is not ours).
+        now_docs = {
+            d["_id"]: d.get("rev")
+            for d in collection.find({"_id": {"$in": list(replaces)}}, {"rev": 1})
+        }
+        return [i for i, doc in replaces.items() if now_docs.get(i) != doc["rev"]]
+
+    def _write_profiles(self, profiles: Mapping[str, Mapping[str, Any]], now: datetime) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": pid},
+                {
+                    "$set": {"name": p["name"], "updated_at": now},
+                    "$max": {"last_seen_at": p["at"]},
+                    "$setOnInsert": {"created_at": now, "schema_version": SCHEMA_VERSION},
+                },
+                upsert=True,
+            )
+            for pid, p in profiles.items()
+        ]
+        _bulk_write(self._other("profiles"), ops)
+
+    def _write_lids(self, lids: Mapping[str, str]) -> None:
+        ops = [
+            UpdateOne({"_id": lid}, {"$max": {"phone": p}}, upsert=True) for lid, p in lids.items()
+        ]
+        _bulk_write(self._other("lids"), ops)
+
+    def _propagate_lid_phones(self, lids: Mapping[str, str], now: datetime) -> None:
+        """A phone revealed for a @lid reaches that contact's chats and their messages."""
+        chats = self._chats()
+        for lid, phone in lids.items():
+            targets = list(chats.find({"lid": lid, "phone": None}, {"profile_id": 1, "chat_id": 1}))
+            if not targets:
+                continue
+            chats.update_many(
+                {"_id": {"$in": [c["_id"] for c in targets]}, "phone": None},
+                {"$set": {"phone": phone, "phone_unknown": False, "updated_at": now}},
+            )
+            for chat in targets:
+                self._messages().update_many(
+                    {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
+                    {"$set": {"phone": phone}, "$inc": {"rev": 1}},
+                )
+
+    def link_lead(self, profile_id: str, chat_id: str, lead_id: str | None) -> int:
+        """Link (or unlink) a chat to a CV CRM lead; its messages follow (count returned)."""
+        update: dict[str, Any] = (
+            {"$set": {"lead_id": lead_id}} if lead_id else {"$unset": {"lead_id": ""}}
+        )
+        self._chats().update_one({"_id": chat_doc_id(profile_id, chat_id)}, update)
+        result = self._messages().update_many(
+            {"profile_id": profile_id, "chat_id": chat_id}, {**update, "$inc": {"rev": 1}}
+        )
+        return int(result.modified_count)
+
+    # -- reads ---------------------------------------------------------------------------
 
     def recent_messages(self, profile_id: str, chat_id: str, limit: int) -> list[dict[str, Any]]:
         """Newest `limit` messages of a chat, returned oldest first (plain dicts)."""
@@ -317,7 +791,7 @@ class MongoHistoryStore:
             return []
         cursor = (
             self._messages()
-            .find({"profile_id": profile_id, "chat_id": chat_id})
+            .find({"profile_id": profile_id, "chat_id": chat_id}, {"words": 0})
             .sort("t", pymongo.DESCENDING)
             .limit(limit)
         )
@@ -326,8 +800,88 @@ class MongoHistoryStore:
         docs.sort(key=lambda d: (d.get("t", 0), d["id"]))
         return docs
 
+    def recent_chats(self, profile_id: str, limit: int) -> list[dict[str, Any]]:
+        """The profile's chats with the newest messages first."""
+        cursor = (
+            self._chats()
+            .find({"profile_id": profile_id}, {"rev": 0})
+            .sort("last_t", pymongo.DESCENDING)
+            .limit(max(0, limit))
+        )
+        return [{k: v for k, v in d.items() if k != "_id"} for d in cursor]
+
+    def contact_timeline(
+        self,
+        profile_id: str,
+        chat_id: str,
+        *,
+        phone: str | None = None,
+        before_t: int | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Messages of this chat *and* of every profile's chat with the same phone (team view).
+
+        Newest `limit` before `before_t`, returned oldest first; each carries ``profile_id``.
+        Brazilian numbers match with or without the ninth digit. ``limit <= 0``: everything.
+        """
+        phone = phone or self._chat_phone(profile_id, chat_id)
+        queries: list[dict[str, Any]] = [{"profile_id": profile_id, "chat_id": chat_id}]
+        if phone:
+            queries.append({"phone": {"$in": sorted(ninth_digit_variants(phone) | {phone})}})
+        found: dict[str, dict[str, Any]] = {}
+        for query in queries:
+            if before_t is not None:
+                query["t"] = {"$lt": before_t}
+            cursor = self._messages().find(query, {"words": 0}).sort("t", pymongo.DESCENDING)
+            if limit > 0:
+                cursor = cursor.limit(limit)
+            for doc in cursor:
+                if doc.get("chat_id"):
+                    found[doc["_id"]] = doc
+        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]))
+        if limit > 0:
+            ordered = ordered[-limit:]
+        return [message_view(d) for d in ordered]
+
+    def _chat_phone(self, profile_id: str, chat_id: str) -> str | None:
+        chat = self._chats().find_one({"_id": chat_doc_id(profile_id, chat_id)}, {"phone": 1})
+        return chat.get("phone") if chat else None
+
+    def search(self, query: SearchQuery) -> list[dict[str, Any]]:
+        """Messages whose texts/names contain every word of `query.text` (accents and case
+        ignored; digit groups of 4+ also match the contact's phone), newest first."""
+        words: list[str] = []
+        digits: list[str] = []
+        for token in tokens(query.text):
+            (digits if token.isdigit() and len(token) >= 4 else words).append(token)
+        condition: dict[str, Any] = {"chat_id": {"$ne": None}}
+        if words:
+            condition["words"] = {"$all": words}
+        if digits:
+            condition["$and"] = [{"phone": {"$regex": d}} for d in digits]
+        if query.profile_id:
+            condition["profile_id"] = query.profile_id
+        if query.chat_id:
+            condition["chat_id"] = query.chat_id
+        t_range: dict[str, int] = {}
+        if query.since_t is not None:
+            t_range["$gte"] = query.since_t
+        if query.until_t is not None:
+            t_range["$lt"] = query.until_t
+        if t_range:
+            condition["t"] = t_range
+        if not words and not digits and not query.chat_id:
+            return []
+        cursor = (
+            self._messages()
+            .find(condition, {"words": 0})
+            .sort("t", pymongo.DESCENDING)
+            .limit(max(1, query.limit))
+        )
+        return [message_view(d) for d in cursor]
+
     def count_messages(self, profile_id: str | None = None) -> int:
-        """Stored messages (ack-only stubs without their message are not counted)."""
+        """Stored messages (stubs without their message are not counted)."""
         query: dict[str, Any] = {"chat_id": {"$exists": True, "$ne": None}}
         if profile_id is not None:
             query["profile_id"] = profile_id
@@ -341,6 +895,94 @@ class MongoHistoryStore:
         doc.pop("_id", None)
         return doc
 
+    def _chat_docs(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(ids))
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(wanted):
+            for doc in self._chats().find({"_id": {"$in": list(chunk)}}):
+                out[doc["_id"]] = doc
+        return out
+
+    # -- erasure and retention -----------------------------------------------------------
+
+    def contact_chats(self, phone: str) -> list[tuple[str, str]]:
+        """(profile_id, chat_id) of every chat with this phone (ninth digit tolerated), incl.
+        ``@lid`` chats whose phone WhatsApp revealed."""
+        variants = sorted(ninth_digit_variants(phone) | {phone})
+        lids = [d["_id"] for d in self._other("lids").find({"phone": {"$in": variants}})]
+        query: dict[str, Any] = {
+            "$or": [
+                {"phone": {"$in": variants}},
+                {"chat_id": {"$in": [f"{v}@c.us" for v in variants]}},
+                *([{"lid": {"$in": lids}}] if lids else []),
+            ]
+        }
+        return sorted({(d["profile_id"], d["chat_id"]) for d in self._chats().find(query)})
+
+    def erase_contact(self, phone: str) -> dict[str, int]:
+        """Delete every message, chat and @lid mapping of one contact; returns counts.
+
+        Messages go by contact phone, by chat (also stubs whose id names the chat), and by
+        group authorship (``author``/``sender`` = the contact's wids).
+        """
+        variants = sorted(ninth_digit_variants(phone) | {phone})
+        refs = self.contact_chats(phone)
+        lid_docs = list(self._other("lids").find({"phone": {"$in": variants}}))
+        wids = [f"{v}@c.us" for v in variants] + [d["_id"] for d in lid_docs]
+        messages = self._messages()
+        ops: list[DeleteMany] = [
+            DeleteMany({"phone": {"$in": variants}}),
+            DeleteMany({"author": {"$in": wids}}),
+            DeleteMany({"sender": {"$in": wids}}),
+        ]
+        for profile_id, chat_id in refs:
+            ops.append(DeleteMany({"profile_id": profile_id, "chat_id": chat_id}))
+        chat_ids = sorted({c for _, c in refs} | set(wids))
+        for chat_id in chat_ids:
+            # Stubs (an ack/edit whose message never arrived) have no chat_id; their id has.
+            for direction in ("true", "false"):
+                ops.append(DeleteMany({"wa_id": {"$regex": f"^{direction}_{_re(chat_id)}_"}}))
+        deleted_messages = int(_bulk_write(messages, ops).deleted_count)
+        chats = (
+            self._chats()
+            .delete_many({"_id": {"$in": [chat_doc_id(p, c) for p, c in refs]}})
+            .deleted_count
+        )
+        self._other("lids").delete_many({"_id": {"$in": [d["_id"] for d in lid_docs]}})
+        return {"messages": deleted_messages, "chats": int(chats), "lids": len(lid_docs)}
+
+    def record_audit(self, entry: Mapping[str, Any]) -> str:
+        """Append an audit entry (never message content); returns its id."""
+        audit_id = uuid.uuid4().hex
+        self._other("audit").insert_one({"_id": audit_id, **entry})
+        return audit_id
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        cursor = self._other("audit").find().sort("at", pymongo.DESCENDING).limit(limit)
+        return list(cursor)
+
+    def delete_older_than(self, cutoff_t: int) -> tuple[int, list[tuple[str, str]]]:
+        """Retention: delete messages with ``t < cutoff_t`` (and chats idle since then).
+
+        Returns (messages deleted, (profile_id, chat_id) of the chats that lost messages).
+        """
+        messages = self._messages()
+        refs = sorted(
+            {
+                (d["_id"]["p"], d["_id"]["c"])
+                for d in messages.aggregate(
+                    [
+                        {"$match": {"t": {"$lt": cutoff_t}}},
+                        {"$group": {"_id": {"p": "$profile_id", "c": "$chat_id"}}},
+                    ]
+                )
+                if d["_id"].get("c")
+            }
+        )
+        deleted = messages.delete_many({"t": {"$lt": cutoff_t}}).deleted_count
+        self._chats().delete_many({"last_t": {"$lt": cutoff_t}})
+        return int(deleted), refs
+
     def ping(self) -> bool:
         """True when connected and the server answers now; never raises, never connects."""
         if not self._connected:
@@ -353,133 +995,61 @@ class MongoHistoryStore:
             return False
 
 
-def build_operations(
-    entries: Sequence[JournalEntry], now: datetime
-) -> tuple[list[UpdateOne], list[UpdateOne]]:
-    """Pure translation of journal entries into upserts for `messages` and `chats`.
+def _re(text: str) -> str:
+    import re
 
-    Entries are coalesced per document first (later payload fields win, ack is the maximum),
-    so one batch never carries two operations on the same `_id`: the outcome of an unordered
-    bulk then does not depend on the order the server runs them in.
-    """
-    messages: dict[str, dict[str, Any]] = {}
-    message_acks: dict[str, int] = {}
-    message_profiles: dict[str, tuple[str, str]] = {}
-    chats: dict[str, dict[str, Any]] = {}
-
-    for entry in entries:
-        payload = entry.payload
-        wa_id = payload.get("id")
-        if not isinstance(wa_id, str) or not wa_id:
-            log.warning("skipping journal entry seq=%s without a message id", entry.seq)
-            continue
-        doc_id = message_doc_id(entry.profile_id, wa_id)
-        message_profiles[doc_id] = (entry.profile_id, wa_id)
-        ack = payload.get("ack")
-        if isinstance(ack, int) and not isinstance(ack, bool):
-            message_acks[doc_id] = max(ack, message_acks.get(doc_id, ack))
-        if entry.kind == "ack":
-            continue
-        if entry.kind != "message":
-            log.warning("skipping journal entry seq=%s of unknown kind %r", entry.seq, entry.kind)
-            continue
-        fields = messages.setdefault(doc_id, {})
-        for name in MESSAGE_FIELDS:
-            value = payload.get(name)
-            if value is not None:
-                fields[name] = value
-        chat_id = payload.get("chat_id")
-        if isinstance(chat_id, str) and chat_id:
-            chat = chats.setdefault(
-                chat_doc_id(entry.profile_id, chat_id),
-                {"profile_id": entry.profile_id, "chat_id": chat_id},
-            )
-            t = payload.get("t")
-            if isinstance(t, int) and not isinstance(t, bool):
-                chat["last_t"] = max(t, chat.get("last_t", t))
-            if payload.get("chat_name"):
-                chat["name"] = payload["chat_name"]
-            if payload.get("chat_phone"):
-                chat["phone"] = payload["chat_phone"]
-            if "is_group" in payload:
-                chat["is_group"] = bool(payload["is_group"])
-
-    message_ops: list[UpdateOne] = []
-    for doc_id, (profile_id, wa_id) in message_profiles.items():
-        fields = messages.get(doc_id)
-        update: dict[str, Any] = {
-            "$set": {"updated_at": now},
-            "$setOnInsert": {
-                "profile_id": profile_id,
-                "wa_id": wa_id,
-                "first_seen_at": now,
-                "schema_version": SCHEMA_VERSION,
-            },
-        }
-        if fields:
-            update["$set"].update(fields)
-        if doc_id in message_acks:
-            update["$max"] = {"ack": message_acks[doc_id]}
-        if fields is None and doc_id not in message_acks:
-            continue  # an "ack" entry without a usable ack value
-        message_ops.append(UpdateOne({"_id": doc_id}, update, upsert=True))
-
-    chat_ops: list[UpdateOne] = []
-    for doc_id, chat in chats.items():
-        last_t = chat.pop("last_t", None)
-        update = {"$set": {**chat, "updated_at": now}}
-        if last_t is not None:
-            update["$max"] = {"last_t": last_t}
-        chat_ops.append(UpdateOne({"_id": doc_id}, update, upsert=True))
-    return message_ops, chat_ops
+    return re.escape(text)
 
 
-def _bulk_write_retrying(collection: Collection, ops: list[UpdateOne]) -> None:
-    """Unordered bulk upsert; re-runs only the operations that lost an upsert race (E11000).
+def _insert_many(collection: Collection, docs: list[dict[str, Any]]) -> list[str]:
+    """Unordered insert; returns the ids that already existed (lost a race: re-join them)."""
+    try:
+        collection.insert_many(docs, ordered=False)
+        return []
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        concern = exc.details.get("writeConcernErrors", [])
+        other = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
+        if other or concern:
+            raise _safe_error(collection.name, exc) from None
+        return [docs[e["index"]]["_id"] for e in errors]
 
-    Two clients upserting the same new `_id` at once can both try to insert; the loser gets a
-    duplicate-key error although re-running its update would simply match the winner's document.
-    """
-    pending = ops
-    name = collection.name
-    for attempt in range(_MAX_DUPLICATE_RETRIES + 1):
-        try:
-            collection.bulk_write(pending, ordered=False)
-            return
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            concern = exc.details.get("writeConcernErrors", [])
-            other = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
-            if other or concern or attempt == _MAX_DUPLICATE_RETRIES:
-                codes = sorted({int(e.get("code", 0)) for e in [*errors, *concern]})
-                log.debug("bulk write on %s failed: %s", name, exc.details)
-                raise StoreWriteError(
-                    f"bulk write on {name} failed: {len(errors)} write error(s), "
-                    f"{len(concern)} write-concern error(s), codes {codes}",
-                    codes,
-                ) from None
-            pending = [pending[e["index"]] for e in errors]
-            log.debug("retrying %d upserts after duplicate-key races", len(pending))
-            time.sleep(0.01 * (attempt + 1))
-        except DuplicateKeyError as exc:
-            if attempt == _MAX_DUPLICATE_RETRIES:
-                log.debug("duplicate key on %s: %s", name, exc)
-                raise StoreWriteError(
-                    f"bulk write on {name} failed: duplicate key", [_DUPLICATE_KEY]
-                ) from None
-            time.sleep(0.01 * (attempt + 1))
+
+def _bulk_write(collection: Collection, ops: list[Any]) -> Any:
+    try:
+        return collection.bulk_write(ops, ordered=False)
+    except BulkWriteError as exc:
+        raise _safe_error(collection.name, exc) from None
+
+
+def _safe_error(name: str, exc: BulkWriteError) -> StoreWriteError:
+    errors = exc.details.get("writeErrors", [])
+    concern = exc.details.get("writeConcernErrors", [])
+    codes = sorted({int(e.get("code", 0)) for e in [*errors, *concern]})
+    log.debug("bulk write on %s failed: %s", name, exc.details)
+    return StoreWriteError(
+        f"bulk write on {name} failed: {len(errors)} write error(s), "
+        f"{len(concern)} write-concern error(s), codes {codes}",
+        codes,
+    )
+
+
+def masked_phone(phone: str) -> str:
+    """How an erased phone appears in the audit log."""
+    return mask(phone)
 
 
 __all__ = [
     "ChatDoc",
-    "MESSAGE_FIELDS",
-    "MESSAGE_VIEW_FIELDS",
     "MessageDoc",
     "MongoHistoryStore",
+    "SCHEMA_VERSION",
+    "SchemaTooNewError",
     "StoreWriteError",
-    "build_operations",
     "chat_doc_id",
+    "chat_of_message_id",
     "document_classes",
     "message_doc_id",
     "message_view",
+    "parse_batch",
 ]

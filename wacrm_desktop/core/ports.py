@@ -46,11 +46,26 @@ class JournalEntry:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """History search: every word must match (accents/case ignored); filters are optional."""
+
+    text: str
+    profile_id: str | None = None
+    chat_id: str | None = None
+    since_t: int | None = None  # Unix seconds, inclusive
+    until_t: int | None = None  # Unix seconds, exclusive
+    limit: int = 100
+
+
 class HistoryStore(Protocol):
     """The durable history (MongoDB)."""
 
-    def apply(self, entries: Sequence[JournalEntry]) -> None:
-        """Idempotently write a batch; raises on failure so the journal keeps the entries."""
+    def apply(self, entries: Sequence[JournalEntry]) -> list[dict[str, Any]] | None:
+        """Idempotently write a batch; raises on failure so the journal keeps the entries.
+
+        Returns the stored views of the messages the batch touched (for the cache), or None.
+        """
         ...
 
     def recent_messages(
@@ -58,3 +73,33 @@ class HistoryStore(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def ping(self) -> bool: ...
+
+
+class HistoryQueries(HistoryStore, Protocol):
+    """The richer store the history UI needs (team view, search, erasure, retention)."""
+
+    def recent_chats(self, profile_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def contact_timeline(
+        self,
+        profile_id: str,
+        chat_id: str,
+        *,
+        phone: str | None = None,
+        before_t: int | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]: ...
+
+    def search(self, query: SearchQuery) -> list[dict[str, Any]]: ...
+
+    def get_chat(self, profile_id: str, chat_id: str) -> dict[str, Any] | None: ...
+
+    def contact_chats(self, phone: str) -> list[tuple[str, str]]: ...
+
+    def erase_contact(self, phone: str) -> dict[str, int]: ...
+
+    def record_audit(self, entry: dict[str, Any]) -> str: ...
+
+    def delete_older_than(self, cutoff_t: int) -> tuple[int, list[tuple[str, str]]]: ...
+
+    def link_lead(self, profile_id: str, chat_id: str, lead_id: str | None) -> int: ...

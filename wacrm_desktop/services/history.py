@@ -20,36 +20,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from wacrm_desktop.adapters.journal import Journal
-from wacrm_desktop.core.events import AckEvent, MessageEvent
-from wacrm_desktop.core.ports import Cache, HistoryStore, JournalEntry
+from wacrm_desktop.core.events import JOURNAL_KINDS, HistoryEvent, event_payload
+from wacrm_desktop.core.phones import mask, ninth_digit_variants
+from wacrm_desktop.core.ports import Cache, HistoryQueries, HistoryStore, JournalEntry, SearchQuery
+from wacrm_desktop.services.history_export import export_csv, export_json
 
 log = logging.getLogger("wacrm.store")
 
 JOURNAL_FILE = "journal.sqlite3"
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-#: Keys of a cached message (same shape as `MongoHistoryStore.recent_messages` rows).
-CACHED_MESSAGE_FIELDS: tuple[str, ...] = (
-    "id",
-    "chat_id",
-    "from_me",
-    "type",
-    "t",
-    "body",
-    "caption",
-    "author",
-    "sender",
-    "notify_name",
-    "is_group",
-    "quoted_id",
-    "media",
-    "truncated",
-    "ack",
-)
+#: Keys never kept in a cached message (the search words are only useful inside MongoDB).
+_UNCACHED_FIELDS = frozenset({"words", "_id", "first_seen_at", "updated_at"})
 _SEEDING = "seeding"
 _COMPLETE = "complete"
 _IDLE_PING_SECONDS = 30.0
@@ -64,6 +51,19 @@ class HistoryStatus:
     last_error: str | None
     cache_available: bool
     rejected: int = 0  # entries MongoDB refused although reachable; re-queued on next start
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """What "apagar contato" removed (this is also what the audit entry keeps)."""
+
+    phone_masked: str
+    messages: int
+    chats: int
+    journal_entries: int
+    cache_keys: int
+    actor: str
+    at: datetime
 
 
 class JournalLike(Protocol):
@@ -86,6 +86,8 @@ class JournalLike(Protocol):
     def requeue_rejected(self) -> int: ...
 
     def rejected_count(self) -> int: ...
+
+    def delete_where(self, match: Callable[[str, dict[str, Any]], bool]) -> int: ...
 
     def close(self) -> None: ...
 
@@ -117,9 +119,16 @@ def chat_of_message_id(wa_id: str) -> str | None:
     return None
 
 
-def cached_view(payload: dict[str, Any]) -> dict[str, Any]:
-    """The subset of a journal "message" payload kept in the cache (no None values)."""
-    return {k: payload[k] for k in CACHED_MESSAGE_FIELDS if payload.get(k) is not None}
+def cached_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A stored message view as kept in the cache (no None values, no search words)."""
+    return {k: v for k, v in view.items() if v is not None and k not in _UNCACHED_FIELDS}
+
+
+def _kind_and_payload(event: HistoryEvent) -> tuple[str, dict[str, Any]]:
+    kind = JOURNAL_KINDS.get(type(event))
+    if kind is None:
+        raise TypeError(f"not a history event: {type(event).__name__}")
+    return kind, event_payload(event)
 
 
 class HistoryService:
@@ -138,6 +147,9 @@ class HistoryService:
         on_status: Callable[[HistoryStatus], None] | None = None,
         idle_ping_seconds: float = _IDLE_PING_SECONDS,
         journal_factory: JournalFactory | None = None,
+        retention_days: int = 0,
+        retention_interval: float = 6 * 3600,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if batch_size <= 0 or recent_limit <= 0:
             raise ValueError("batch_size and recent_limit must be positive")
@@ -151,6 +163,8 @@ class HistoryService:
         self.on_status = on_status
         self._idle_ping = idle_ping_seconds
         self._journal_factory = journal_factory or _default_journal_factory
+        #: Prefix of the lead cards in the cache (LeadService's `key_prefix`), erased too.
+        self.lead_key_prefix = "lead:"
 
         self._journals: dict[str, JournalLike] = {}
         self._journals_lock = threading.Lock()
@@ -170,6 +184,13 @@ class HistoryService:
         self._last_emitted: HistoryStatus | None = None
         self._failures = 0
         self._dirty_chats: set[tuple[str, str]] = set()
+        # Held by the writer around each round and by erasure/retention, so an erasure never
+        # races a batch that still carries the erased contact.
+        self._write_lock = threading.RLock()
+        self.retention_days = retention_days
+        self.retention_interval = retention_interval
+        self._clock = clock
+        self._last_retention = 0.0
 
     # -- journals ------------------------------------------------------------------------
 
@@ -198,30 +219,21 @@ class HistoryService:
             if _PROFILE_RE.match(profile_id):
                 self.journal_for(profile_id)
 
-    def record(self, profile_id: str, event: MessageEvent | AckEvent) -> int:
+    def record(self, profile_id: str, event: HistoryEvent) -> int:
         """Durably journal one history event and wake the writer; returns its sequence number.
 
-        Runs on the caller's (bridge/UI) thread: a local SQLite append, no network I/O.
+        Accepts every kind of `core.events.JOURNAL_KINDS` (message, ack, edit, revoke,
+        reaction, lid_phone). Runs on the caller's (bridge/UI) thread: a local SQLite append,
+        no network I/O.
         """
-        if isinstance(event, MessageEvent):
-            seq = self.journal_for(profile_id).append("message", event.to_document())
-        elif isinstance(event, AckEvent):
-            seq = self.journal_for(profile_id).append("ack", {"id": event.id, "ack": event.ack})
-        else:
-            raise TypeError(f"not a history event: {type(event).__name__}")
+        kind, payload = _kind_and_payload(event)
+        seq = self.journal_for(profile_id).append(kind, payload)
         self._signal_work()
         return seq
 
-    def record_many(self, profile_id: str, events: Iterable[MessageEvent | AckEvent]) -> list[int]:
+    def record_many(self, profile_id: str, events: Iterable[HistoryEvent]) -> list[int]:
         """Like `record` for a backfill burst: one journal transaction (one fsync)."""
-        items: list[tuple[str, dict[str, Any]]] = []
-        for event in events:
-            if isinstance(event, MessageEvent):
-                items.append(("message", event.to_document()))
-            elif isinstance(event, AckEvent):
-                items.append(("ack", {"id": event.id, "ack": event.ack}))
-            else:
-                raise TypeError(f"not a history event: {type(event).__name__}")
+        items = [_kind_and_payload(event) for event in events]
         seqs = self.journal_for(profile_id).append_many(items)
         if seqs:
             self._signal_work()
@@ -356,7 +368,7 @@ class HistoryService:
         self._cache.set_json(state_key, _SEEDING, self._state_ttl())
         rows = store.recent_messages(profile_id, chat_id, self.recent_limit)
         cached = {m.get("id"): m for m in self._cache.recent_messages(key, self.recent_limit)}
-        merged = [_merge_ack(row, cached.get(row.get("id"))) for row in rows]
+        merged = [_newer(cached_view(row), cached.get(row.get("id"))) for row in rows]
         self._cache.put_recent_messages(key, merged, self.recent_limit, self.recent_ttl)
         if self._cache.available:
             self._cache.set_json(state_key, _COMPLETE, self._state_ttl())
@@ -367,6 +379,174 @@ class HistoryService:
         if self.recent_ttl is None:
             return None
         return max(1, self.recent_ttl - max(1, self.recent_ttl // 100))
+
+    # -- profiles, team view, search (worker threads) --------------------------------------
+
+    def register_profile(self, profile_id: str, name: str) -> None:
+        """Journal the profile's document (name, last seen); written with the next batch."""
+        self.journal_for(profile_id).append(
+            "profile", {"name": name, "at": int(self._clock() * 1000)}
+        )
+        self._signal_work()
+
+    def _queries(self) -> HistoryQueries:
+        store = self._get_store()
+        return store  # type: ignore[return-value]  # MongoHistoryStore implements both
+
+    def preload(self, profile_id: str, chats: int = 20) -> int:
+        """Seed the cache with the recent messages of the profile's `chats` newest chats.
+
+        Called at start and when a profile connects, so opening those chats shows their
+        history at once. Returns how many chats were loaded. Blocks on MongoDB (worker thread).
+        """
+        loaded = 0
+        for chat in self._queries().recent_chats(profile_id, chats):
+            chat_id = chat.get("chat_id")
+            if isinstance(chat_id, str):
+                self.recent_messages(profile_id, chat_id, self.recent_limit)
+                loaded += 1
+        log.debug("pre-loaded %d chats of profile %s", loaded, profile_id)
+        return loaded
+
+    def contact_timeline(
+        self,
+        profile_id: str,
+        chat_id: str,
+        *,
+        phone: str | None = None,
+        before_t: int | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """The chat's full stored timeline across every profile that talked to the same phone."""
+        return self._queries().contact_timeline(
+            profile_id, chat_id, phone=phone, before_t=before_t, limit=limit
+        )
+
+    def search(self, query: SearchQuery) -> list[dict[str, Any]]:
+        return self._queries().search(query)
+
+    def export_chat(self, profile_id: str, chat_id: str, path: Path, *, fmt: str = "json") -> int:
+        """Write the chat's whole team timeline to `path` ("json" or "csv"); returns the count."""
+        messages = self.contact_timeline(profile_id, chat_id, limit=0)
+        if fmt == "csv":
+            return export_csv(messages, path)
+        if fmt != "json":
+            raise ValueError(f"unknown export format {fmt!r}")
+        meta = {"profile_id": profile_id, "chat_id": chat_id}
+        return export_json(messages, path, meta)
+
+    def export_contact(self, phone: str, path: Path) -> int:
+        """JSON of everything stored about one phone (every profile): LGPD export."""
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        store = self._queries()
+        messages: dict[tuple[str, str], dict[str, Any]] = {}
+        for profile_id, chat_id in store.contact_chats(digits) or []:
+            for m in store.contact_timeline(profile_id, chat_id, phone=digits, limit=0):
+                messages[(m.get("profile_id", ""), m["id"])] = m
+        ordered = sorted(messages.values(), key=lambda m: (m.get("t", 0), m["id"]))
+        return export_json(ordered, path, {"phone_masked": mask(digits)})
+
+    def chat_info(self, profile_id: str, chat_id: str) -> dict[str, Any] | None:
+        return self._queries().get_chat(profile_id, chat_id)
+
+    def link_lead(self, profile_id: str, chat_id: str, lead_id: str | None) -> None:
+        """Remember the chat's CV CRM lead (messages get it too: per-lead timeline)."""
+        self._queries().link_lead(profile_id, chat_id, lead_id)
+        self._cache.delete(recent_state_key(profile_id, chat_id), recent_key(profile_id, chat_id))
+
+    # -- LGPD erasure and retention --------------------------------------------------------
+
+    def erase_contact(self, phone: str, *, actor: str) -> ErasureReport:
+        """ "Apagar contato": every trace of one phone in MongoDB, the cache and the journals.
+
+        Holds the writer's lock, so no batch carrying the contact is in flight. Records an audit
+        entry (who, when, masked phone, counts; never content). Raises when MongoDB is
+        unreachable: a partial erasure must not be reported as done.
+        """
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        if len(digits) < 8:
+            raise ValueError("not a phone number")
+        variants = phone_variants(digits)
+        with self._write_lock:
+            store = self._queries()
+            refs = store.contact_chats(digits)
+            chat_ids = {c for _, c in refs} | {f"{v}@c.us" for v in variants}
+            matcher = _journal_matcher(variants, chat_ids)
+            journal_count = 0
+            for journal in self._all_journals():
+                journal_count += journal.delete_where(matcher)
+            counts = store.erase_contact(digits)
+            keys: list[str] = []
+            for profile_id, chat_id in refs:
+                keys += [recent_state_key(profile_id, chat_id), recent_key(profile_id, chat_id)]
+            for variant in variants:
+                keys += [f"{self.lead_key_prefix}{variant}", f"{self.lead_key_prefix}+{variant}"]
+            self._cache.delete(*keys)
+            at = datetime.fromtimestamp(self._clock(), UTC)
+            report = ErasureReport(
+                phone_masked=mask(digits),
+                messages=counts.get("messages", 0),
+                chats=counts.get("chats", 0),
+                journal_entries=journal_count,
+                cache_keys=len(keys),
+                actor=actor,
+                at=at,
+            )
+            store.record_audit(
+                {
+                    "action": "erase_contact",
+                    "actor": actor,
+                    "at": at,
+                    "phone_masked": report.phone_masked,
+                    "messages": report.messages,
+                    "chats": report.chats,
+                    "journal_entries": report.journal_entries,
+                    "cache_keys": report.cache_keys,
+                }
+            )
+        log.info(
+            "erased contact %s: %d messages, %d chats, %d journal entries",
+            report.phone_masked,
+            report.messages,
+            report.chats,
+            report.journal_entries,
+        )
+        return report
+
+    def _all_journals(self) -> list[JournalLike]:
+        self._open_existing_journals()
+        with self._journals_lock:
+            return list(self._journals.values())
+
+    def apply_retention(self, now: float | None = None) -> int:
+        """Delete messages older than `retention_days` (0 = keep forever); returns how many."""
+        if self.retention_days <= 0:
+            return 0
+        cutoff = int((now if now is not None else self._clock()) - self.retention_days * 86400)
+        with self._write_lock:
+            deleted, refs = self._queries().delete_older_than(cutoff)
+            keys: list[str] = []
+            for profile_id, chat_id in refs:
+                keys += [recent_state_key(profile_id, chat_id), recent_key(profile_id, chat_id)]
+            if keys:
+                self._cache.delete(*keys)
+        if deleted:
+            log.info(
+                "retention: deleted %d messages older than %d days", deleted, self.retention_days
+            )
+        return deleted
+
+    def _maybe_retention(self, store: HistoryStore) -> None:
+        if self.retention_days <= 0:
+            return
+        now = self._clock()
+        if now - self._last_retention < self.retention_interval:
+            return
+        self._last_retention = now
+        try:
+            self.apply_retention(now)
+        except Exception as exc:  # next interval retries; never stop the writer for this
+            log.warning("retention run failed: %s", type(exc).__name__)
 
     # -- writer --------------------------------------------------------------------------
 
@@ -397,7 +577,10 @@ class HistoryService:
                 self._kicked = False
             try:
                 store = self._get_store()
-                wrote = self._drain_once(store)
+                with self._write_lock:
+                    wrote = self._drain_once(store)
+                if not wrote:
+                    self._maybe_retention(store)
                 idle_check = not wrote and time.monotonic() - last_ok >= self._idle_ping
                 if idle_check and not store.ping():
                     raise ConnectionError("MongoDB does not answer ping")
@@ -436,16 +619,16 @@ class HistoryService:
             entries = journal.pending(self.batch_size)
             if not entries:
                 continue
-            rejected = self._apply_isolating(store, journal, entries)
+            rejected, views = self._apply_isolating(store, journal, entries)
             stored = [e for e in entries if e.seq not in rejected] if rejected else entries
-            self._update_cache(journal.profile_id, stored)
+            self._update_cache(journal.profile_id, views, stored)
             journal.mark_done(e.seq for e in stored)
             wrote = True
         return wrote
 
     def _apply_isolating(
         self, store: HistoryStore, journal: JournalLike, entries: Sequence[JournalEntry]
-    ) -> set[int]:
+    ) -> tuple[set[int], list[dict[str, Any]] | None]:
         """Apply a batch; returns the seqs set aside because the store refused them.
 
         A failure while the store still answers ping is blamed on the data: the batch is split
@@ -454,8 +637,8 @@ class HistoryService:
         while ping fails is an outage and propagates (the journal keeps everything).
         """
         try:
-            store.apply(entries)
-            return set()
+            views = store.apply(entries)
+            return set(), (list(views) if views is not None else None)
         except Exception as exc:
             if not store.ping():
                 raise
@@ -470,11 +653,12 @@ class HistoryService:
                     entry.profile_id,
                     type(exc).__name__,
                 )
-                return {entry.seq}
+                return {entry.seq}, []
         mid = len(entries) // 2
-        return self._apply_isolating(store, journal, entries[:mid]) | self._apply_isolating(
-            store, journal, entries[mid:]
-        )
+        rejected_a, views_a = self._apply_isolating(store, journal, entries[:mid])
+        rejected_b, views_b = self._apply_isolating(store, journal, entries[mid:])
+        views = None if views_a is None or views_b is None else [*views_a, *views_b]
+        return rejected_a | rejected_b, views
 
     def _on_success(self) -> None:
         if not self._online or self._failures:
@@ -511,55 +695,47 @@ class HistoryService:
 
     # -- cache maintenance (writer thread) -----------------------------------------------
 
-    def _update_cache(self, profile_id: str, entries: Sequence[JournalEntry]) -> None:
-        """Bring the trusted recent lists of the chats in this batch up to date."""
-        messages: dict[str, dict[str, dict[str, Any]]] = {}
-        acks: dict[str, int] = {}
-        for entry in entries:
-            wa_id = entry.payload.get("id")
-            if not isinstance(wa_id, str):
-                continue
-            if entry.kind == "message":
-                view = cached_view(entry.payload)
-                chat_id = view.get("chat_id")
-                if not isinstance(chat_id, str) or "t" not in view:
-                    continue
-                chat = messages.setdefault(chat_id, {})
-                chat[wa_id] = _merge_ack(view, chat.get(wa_id))
-            elif entry.kind == "ack" and isinstance(entry.payload.get("ack"), int):
-                acks[wa_id] = max(int(entry.payload["ack"]), acks.get(wa_id, -1))
-        ack_only: dict[str, dict[str, int]] = {}
-        for wa_id, ack in acks.items():
-            chat_id = chat_of_message_id(wa_id)
-            if chat_id is None:
-                continue
-            batch_msg = messages.get(chat_id, {}).get(wa_id)
-            if batch_msg is not None:
-                batch_msg["ack"] = max(ack, batch_msg.get("ack", ack))
-            else:
-                ack_only.setdefault(chat_id, {})[wa_id] = ack
+    def _update_cache(
+        self,
+        profile_id: str,
+        views: Sequence[dict[str, Any]] | None,
+        entries: Sequence[JournalEntry],
+    ) -> None:
+        """Bring the trusted recent lists of the chats in this batch up to date.
 
-        for chat_id in set(messages) | set(ack_only):
+        `views` are the stored documents after the batch (the store's own join), so edits,
+        revokes, reactions and acks reach the cache exactly as they are in MongoDB. A store that
+        returns no views makes the affected lists untrusted instead (readers re-seed them).
+        """
+        by_chat: dict[str, list[dict[str, Any]]] = {}
+        if views is None:
+            for entry in entries:
+                wa_id = entry.payload.get("id")
+                chat_id = entry.payload.get("chat_id") or (
+                    chat_of_message_id(wa_id) if isinstance(wa_id, str) else None
+                )
+                if isinstance(chat_id, str):
+                    by_chat.setdefault(chat_id, [])
+        else:
+            for view in views:
+                chat_id = view.get("chat_id")
+                if isinstance(chat_id, str) and isinstance(view.get("t"), int):
+                    by_chat.setdefault(chat_id, []).append(cached_view(view))
+        for chat_id, items in by_chat.items():
             key = recent_key(profile_id, chat_id)
-            state = self._cache.get_json(recent_state_key(profile_id, chat_id))
+            state_key = recent_state_key(profile_id, chat_id)
+            state = self._cache.get_json(state_key)
             if not self._cache.available:
                 self._dirty_chats.add((profile_id, chat_id))
                 continue
             if state not in (_SEEDING, _COMPLETE):
                 continue
-            cached = {m.get("id"): m for m in self._cache.recent_messages(key, self.recent_limit)}
-            if state == _COMPLETE and not cached:
-                # The list was evicted but not its marker: adding only this batch would make a
-                # "complete" list with a hole. Drop the marker; the next reader re-seeds.
-                self._cache.delete(recent_state_key(profile_id, chat_id), key)
+            if views is None or (state == _COMPLETE and not self._cache.recent_messages(key, 1)):
+                # No views, or the list was evicted but not its marker: adding only this batch
+                # would make a "complete" list with a hole. Drop it; the next reader re-seeds.
+                self._cache.delete(state_key, key)
                 continue
-            puts = [_merge_ack(m, cached.get(i)) for i, m in messages.get(chat_id, {}).items()]
-            for wa_id, ack in ack_only.get(chat_id, {}).items():
-                old = cached.get(wa_id)
-                if old is not None and (not isinstance(old.get("ack"), int) or ack > old["ack"]):
-                    puts.append({**old, "ack": ack})
-            if puts:
-                self._cache.put_recent_messages(key, puts, self.recent_limit, self.recent_ttl)
+            self._cache.put_recent_messages(key, items, self.recent_limit, self.recent_ttl)
             if not self._cache.available:
                 self._dirty_chats.add((profile_id, chat_id))
 
@@ -576,14 +752,40 @@ class HistoryService:
             self._dirty_chats.clear()
 
 
-def _merge_ack(new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
-    """`new` with the higher of both acks (acks never go backwards)."""
-    if old is None:
-        return new
-    old_ack, new_ack = old.get("ack"), new.get("ack")
-    if isinstance(old_ack, int) and (not isinstance(new_ack, int) or old_ack > new_ack):
-        return {**new, "ack": old_ack}
-    return new
+def phone_variants(digits: str) -> list[str]:
+    """The phone and its other Brazilian spelling (with/without the ninth digit)."""
+    return sorted(ninth_digit_variants(digits) | {digits})
+
+
+def _journal_matcher(
+    variants: Sequence[str], chat_ids: set[str]
+) -> Callable[[str, dict[str, Any]], bool]:
+    """Does a journal entry belong to the contact? (its chat, its phone, its ids)."""
+    needles = tuple(variants)
+
+    def match(kind: str, payload: dict[str, Any]) -> bool:
+        if payload.get("chat_id") in chat_ids or payload.get("chat_lid") in chat_ids:
+            return True
+        wa_id = payload.get("id")
+        if isinstance(wa_id, str) and chat_of_message_id(wa_id) in chat_ids:
+            return True
+        for name in ("chat_phone", "phone", "author", "sender", "lid"):
+            value = payload.get(name)
+            if isinstance(value, str) and any(n in value for n in needles):
+                return True
+        return False
+
+    return match
+
+
+def _newer(a: dict[str, Any], b: dict[str, Any] | None) -> dict[str, Any]:
+    """The later of two views of one message (by the store's ``rev``; `a` on a tie)."""
+    if b is None:
+        return a
+    rev_a, rev_b = a.get("rev"), b.get("rev")
+    if isinstance(rev_b, int) and (not isinstance(rev_a, int) or rev_b > rev_a):
+        return b
+    return a
 
 
 def _close_quietly(store: HistoryStore | None) -> None:
