@@ -12,14 +12,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .adapters.cache import make_cache
 from .adapters.cvcrm import CvCrmClient
 from .adapters.embedded_mongo import EmbeddedMongo
 from .adapters.mongo import MongoHistoryStore
 from .adapters.secrets import SecretStore
+from .adapters.state_store import JsonStateStore
+from .core.lead_text import DEFAULT_QUICK_REPLIES
 from .core.profiles import Profile, ProfileRegistry
 from .core.settings import (
     DEFAULT_WHATSAPP_URL,
@@ -28,8 +31,13 @@ from .core.settings import (
     load_settings,
     save_settings,
 )
+from .services.crm_actions import LeadActions
+from .services.crm_catalog import CrmCatalog
+from .services.crm_choices import LeadChoices, PanelLayout
+from .services.crm_prefetch import LeadPrefetcher
 from .services.history import HistoryService, HistoryStatus
 from .services.leads import LeadService
+from .ui.lead.controller import LeadPanelContext, PrefetchRelay
 from .ui.main_window import MainWindow
 from .ui.profile_tab import ProfileTab
 from .ui.settings_dialog import SettingsDialog, SettingsValues
@@ -39,6 +47,7 @@ from .web.profiles import create_profile
 log = logging.getLogger("wacrm.app")
 
 DEMO_PROFILES = ("Ana", "Bruno")
+HISTORY_RETENTION_KEY = "history_retention_days"  # settings.json; 0 = keep forever
 DEMO_CRM_EMAIL = "demo@wacrm.local"
 DEMO_CRM_TOKEN = "demo-token"  # the simulator's own credential, not a secret
 
@@ -71,10 +80,10 @@ class EmbeddedMongoHolder:
         self._started = False
 
     def uri(self) -> str:
+        """Start the server, or restart it if it died since (start() is idempotent)."""
         with self._lock:
-            if not self._started:
-                self._server.start()
-                self._started = True
+            self._server.start()
+            self._started = True
             return self._server.uri
 
     def stop(self) -> None:
@@ -156,7 +165,15 @@ class WacrmApp:
             if self._crm_cached is None or self._crm_cached[0] != key:
                 if self._crm_cached is not None:
                     self._crm_cached[1].close()
-                self._crm_cached = (key, CvCrmClient(url, email, token))
+                self._crm_cached = (
+                    key,
+                    CvCrmClient(
+                        url,
+                        email,
+                        token,
+                        lead_url_template=self.settings.cvcrm_lead_url_template,
+                    ),
+                )
             return self._crm_cached[1]
 
     # -- settings dialog ------------------------------------------------------------------------
@@ -170,6 +187,10 @@ class WacrmApp:
                     cvcrm_subdomain=settings.cvcrm_subdomain,
                     cvcrm_email=settings.cvcrm_email,
                     cvcrm_token="",
+                    lead_origin=settings.cvcrm_lead_origin,
+                    lead_media=settings.cvcrm_lead_media,
+                    lead_cache_ttl_minutes=max(1, settings.lead_cache_ttl_seconds // 60),
+                    quick_replies=list(settings.lead_quick_replies or DEFAULT_QUICK_REPLIES),
                     mongodb_uri=self.secrets.mongodb_uri() or "",
                     redis_url=self.secrets.redis_url() or "",
                 ),
@@ -185,6 +206,7 @@ class WacrmApp:
                 test_connection=self._test_crm,
                 save=self._save_settings,
                 token_stored=token_stored,
+                needs_subdomain=not settings.cvcrm_base_url,
                 parent=self.window,
             ).open()
 
@@ -203,7 +225,8 @@ class WacrmApp:
             with CvCrmClient(url, values.cvcrm_email, token, max_retries=0) as client:
                 return client.test_connection()
         except CrmError as exc:
-            return f"⚠ {exc}"
+            status = f" (HTTP {exc.status})" if exc.status else ""
+            return f"⚠ {exc}{status}"
 
     def _save_settings(self, values: SettingsValues) -> None:
         """Worker thread: non-secrets to settings.json, secrets to the keyring."""
@@ -211,15 +234,39 @@ class WacrmApp:
             self.secrets.set_cvcrm_token(values.cvcrm_email, values.cvcrm_token)
         self.secrets.set_mongodb_uri(values.mongodb_uri or None)
         self.secrets.set_redis_url(values.redis_url or None)
+        replies = list(values.quick_replies)
+        lead_fields = {
+            "cvcrm_lead_origin": values.lead_origin,
+            "cvcrm_lead_media": values.lead_media,
+            "lead_cache_ttl_seconds": max(60, values.lead_cache_ttl_minutes * 60),
+            "lead_quick_replies": [] if replies == list(DEFAULT_QUICK_REPLIES) else replies,
+        }
         stored = load_settings(self.paths.settings_file)
         stored = replace(
-            stored, cvcrm_subdomain=values.cvcrm_subdomain, cvcrm_email=values.cvcrm_email
+            stored,
+            cvcrm_subdomain=values.cvcrm_subdomain,
+            cvcrm_email=values.cvcrm_email,
+            **lead_fields,
         )
         save_settings(self.paths.settings_file, stored)
         # CV CRM changes apply at once (the client factory reads these on the next lookup).
         self.settings = replace(
-            self.settings, cvcrm_subdomain=values.cvcrm_subdomain, cvcrm_email=values.cvcrm_email
+            self.settings,
+            cvcrm_subdomain=values.cvcrm_subdomain,
+            cvcrm_email=values.cvcrm_email,
+            **lead_fields,
         )
+        self._apply_lead_settings()
+
+    def _apply_lead_settings(self) -> None:
+        """Live-apply the lead panel settings (TTL, origem/mídia, quick replies)."""
+        ctx = getattr(self, "lead_context", None)
+        if ctx is None:
+            return
+        ctx.leads.ttl_seconds = self.settings.lead_cache_ttl_seconds
+        ctx.lead_origin = self.settings.cvcrm_lead_origin
+        ctx.lead_media = self.settings.cvcrm_lead_media
+        ctx.quick_replies = list(self.settings.lead_quick_replies or DEFAULT_QUICK_REPLIES)
 
     def start(self) -> MainWindow:
         if self.options.demo:
@@ -234,6 +281,7 @@ class WacrmApp:
             self.paths.journal_dir(),
             recent_limit=self.settings.recent_messages_limit,
             on_status=relay.status.emit,
+            retention_days=self._retention_days(),
         )
         self.history.start()
         self.leads = LeadService(
@@ -242,6 +290,7 @@ class WacrmApp:
             ttl_seconds=self.settings.lead_cache_ttl_seconds,
             key_prefix="lead:",
         )
+        self._build_lead_context(cache)
         self.tasks = TaskRunner()
         self.registry = ProfileRegistry(self.paths.profiles_file)
         wanted = list(self.options.profiles)
@@ -257,12 +306,43 @@ class WacrmApp:
             title=title,
             on_remove_profile=self._forget_profile_storage,
             on_settings=self.open_settings,
+            on_history=self.open_history,
         )
         relay.status.connect(self._on_history_status)
         self.window.closing.connect(self.shutdown)
         if self.options.quit_after_ms is not None:
             QTimer.singleShot(self.options.quit_after_ms, self.window.close)
         return self.window
+
+    def _build_lead_context(self, cache: Any) -> None:
+        """Lead panel services shared by every tab (one CV CRM client, one prefetcher)."""
+        state = JsonStateStore(self.paths.data_dir / "lead_panel_state.json")
+        actions = LeadActions(
+            self._crm_client,
+            self.leads,
+            cache,
+            interactions_ttl_seconds=self.settings.lead_cache_ttl_seconds,
+        )
+        relay = PrefetchRelay()
+        prefetcher = LeadPrefetcher(
+            self.leads,
+            interval=self.settings.lead_prefetch_interval_ms / 1000,
+            on_result=relay.result.emit,
+        ).start()
+        self.lead_context = LeadPanelContext(
+            leads=self.leads,
+            actions=actions,
+            catalog=CrmCatalog(self._crm_client, cache),
+            choices=LeadChoices(state),
+            layout=PanelLayout(state),
+            prefetcher=prefetcher,
+            prefetch_relay=relay,
+            open_settings=self.open_settings,
+            quick_replies=list(self.settings.lead_quick_replies or DEFAULT_QUICK_REPLIES),
+            lead_origin=self.settings.cvcrm_lead_origin,
+            lead_media=self.settings.cvcrm_lead_media,
+            conversation_messages=self.settings.lead_conversation_messages,
+        )
 
     def _make_tab(self, profile: Profile) -> ProfileTab:
         assert self.history is not None and self.tasks is not None
@@ -276,7 +356,57 @@ class WacrmApp:
             leads=self.leads,
             tasks=self.tasks,
             capture_status_and_newsletters=self.settings.capture_status_and_newsletters,
+            lead_context=self.lead_context,
         )
+
+    # -- history window (issue 5) ---------------------------------------------------------------
+    def _retention_days(self) -> int:
+        value = self.settings.extra.get(HISTORY_RETENTION_KEY, 0)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    def _set_retention_days(self, days: int) -> None:
+        """UI thread: remember the retention (settings.json) and apply it to the writer."""
+        if self.history is not None:
+            self.history.retention_days = days
+            self.history.retention_interval = 6 * 3600
+
+        def _save() -> None:
+            stored = load_settings(self.paths.settings_file)
+            save_settings(
+                self.paths.settings_file,
+                replace(stored, extra={**stored.extra, HISTORY_RETENTION_KEY: days}),
+            )
+
+        self.settings = replace(
+            self.settings, extra={**self.settings.extra, HISTORY_RETENTION_KEY: days}
+        )
+        if self.tasks is not None:
+            self.tasks.submit(_save, lambda _r: None)
+
+    def open_history(self) -> None:
+        """Menu Histórico: the current tab's open chat (team view), or the search alone."""
+        from .ui.history_view import HistoryDialog
+
+        if self.window is None or self.history is None or self.tasks is None:
+            return
+        tab = self.window.tabs.currentWidget()
+        chat = getattr(tab, "active_chat", None)
+        profile = getattr(tab, "profile", None)
+        dialog = HistoryDialog(
+            self.history,
+            self.tasks,
+            profiles=[(p.id, p.name) for p in self.registry.all()],
+            profile_id=profile.id if profile is not None and chat is not None else None,
+            chat_id=getattr(chat, "chat_id", None),
+            chat_name=getattr(chat, "name", None),
+            phone=getattr(chat, "phone", None),
+            actor=os.environ.get("USER") or os.environ.get("USERNAME") or "",
+            retention_days=self._retention_days(),
+            on_retention_changed=self._set_retention_days,
+            parent=self.window,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     def _on_history_status(self, status: HistoryStatus) -> None:
         if self.window is not None:
@@ -292,7 +422,10 @@ class WacrmApp:
             ):
                 shutil.rmtree(path, ignore_errors=True)
 
-        QTimer.singleShot(1500, _rm)
+        # Deleting a session folder is disk I/O: off the UI thread.
+        QTimer.singleShot(
+            1500, lambda: self.tasks.submit(_rm, lambda _r: None) if self.tasks else _rm()
+        )
 
     # -- teardown -------------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -302,6 +435,9 @@ class WacrmApp:
                 tab.shutdown()
         if self.tasks is not None:
             self.tasks.shutdown()
+        ctx = getattr(self, "lead_context", None)
+        if ctx is not None and ctx.prefetcher is not None:
+            ctx.prefetcher.stop()
         if self.history is not None:
             self.history.stop(timeout=10.0)
             self.history = None

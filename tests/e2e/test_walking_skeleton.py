@@ -25,10 +25,10 @@ from helpers import (
     sim_json,
 )
 from pytestqt.qtbot import QtBot
-from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
 
 from wacrm_desktop.core.events import MessageEvent
 from wacrm_desktop.simulators.cvcrm import CvCrmSimulator
+from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
 from wacrm_desktop.ui.profile_tab import ProfileTab
 
 MARIANA = "5511990010001@c.us"

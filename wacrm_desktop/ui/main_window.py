@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         title: str = "WACRM Desktop",
         on_remove_profile: Callable[[Profile], None] | None = None,
         on_settings: Callable[[], None] | None = None,
+        on_history: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(title)
@@ -75,6 +76,11 @@ class MainWindow(QMainWindow):
             settings_action = QAction("&Configurações…", self)
             settings_action.triggered.connect(on_settings)
             self.menuBar().addAction(settings_action)
+        if on_history is not None:
+            self.action_history = QAction("&Histórico…", self)
+            self.action_history.setShortcut("Ctrl+H")
+            self.action_history.triggered.connect(on_history)
+            self.menuBar().addAction(self.action_history)
 
         self._last_notified: str | None = None
         self.tray: QSystemTrayIcon | None = None

@@ -7,6 +7,7 @@ lead lookup on chat change, login state and unread count for the tab label.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -14,13 +15,22 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWebEngineCore import QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
-from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.events import (
-    AckEvent,
+    HISTORY_EVENTS,
     ActiveChatEvent,
     BridgeEvent,
+    CommandResultEvent,
     HealthEvent,
+    HistoryEvent,
     LogEvent,
     LoginState,
     MessageEvent,
@@ -29,14 +39,19 @@ from ..core.events import (
 from ..core.profiles import Profile
 from ..core.whatsapp import unread_from_title
 from ..services.history import HistoryService
-from ..services.leads import LeadLookup, LeadService
+from ..services.leads import LeadService
+from ..web.badges import APPLICATION_WORLD, build_badges_script
 from ..web.page import WhatsAppPage
+from .compose_box import ComposeBox
+from .lead.controller import LeadPanelContext, LeadPanelController
 from .lead_panel import LeadPanel
 from .tasks import TaskRunner
 from .web_prompts import ask_permission, handle_download, make_notification_presenter
 
 log = logging.getLogger("wacrm.ui")
 HISTORY_REFRESH_MS = 300
+BACKFILL_BATCH = 500  # backfilled messages journalled together (one fsync per batch)
+SEND_TIMEOUT_MS = 45_000  # no command_result by then: the compose box is released with an error
 
 
 class ProfileTab(QWidget):
@@ -56,6 +71,7 @@ class ProfileTab(QWidget):
         leads: LeadService,
         tasks: TaskRunner,
         capture_status_and_newsletters: bool = False,
+        lead_context: LeadPanelContext | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -78,6 +94,16 @@ class ProfileTab(QWidget):
         self.view = QWebEngineView()
         self.view.setPage(self.page)
         self.panel = LeadPanel()
+        self.lead_controller = LeadPanelController(
+            self.panel.lead_view,
+            lead_context or LeadPanelContext(leads=leads),
+            tasks,
+            profile.id,
+            fill_composer=self.fill_composer,
+            recent_messages=lambda chat_id, n: history.recent_messages(profile.id, chat_id, n),
+            run_js=self._run_badges_js,
+            parent=self,
+        )
 
         self.banner = QLabel()
         self.banner.setObjectName("degradedBanner")
@@ -87,16 +113,38 @@ class ProfileTab(QWidget):
         self.reset_button = QPushButton("Mostrar o QR novamente")
         self.reset_button.hide()
         self.reset_button.clicked.connect(self.page.load_home)
+        # A stale session after an unlink may show neither QR nor chats (notes §5): start over.
+        self.reset_profile_button = QPushButton("Redefinir este perfil")
+        self.reset_profile_button.setToolTip(
+            "Apaga a sessão do WhatsApp guardada neste perfil (o histórico salvo é mantido)"
+        )
+        self.reset_profile_button.hide()
+        self.reset_profile_button.clicked.connect(self.ask_reset_profile)
+        self.compose = ComposeBox()
+        self.compose.fillRequested.connect(self.fill_composer)
+        self.compose.sendRequested.connect(self.send_text)
+        self._pending: dict[str, str] = {}  # request id -> "send" | "fill"
+        self._backfill_buffer: list[HistoryEvent] = []
+        self._backfill_timer = QTimer(self)
+        self._backfill_timer.setSingleShot(True)
+        self._backfill_timer.setInterval(0)
+        self._backfill_timer.timeout.connect(self._flush_backfill)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view)
-        splitter.addWidget(self.panel)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.panel, 1)
+        side_layout.addWidget(self.compose)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.reset_button)
+        layout.addWidget(self.reset_profile_button)
         layout.addWidget(splitter, 1)
 
         self._history_timer = QTimer(self)
@@ -119,13 +167,32 @@ class ProfileTab(QWidget):
         self.page.renderCrashed.connect(
             lambda _status: self._show_banner("A página do WhatsApp travou e será recarregada…")
         )
-        self.panel.refreshRequested.connect(self._lookup_lead)
+        self.page.loadFinished.connect(self._on_load_finished)
+        # Lead situação badges in the chat list (issue 4): isolated world, read-only.
+        self.page.scripts().insert(build_badges_script((home_url,)))
         self.page.load_home()
+        self._preload_history()  # at start: the recent chats are in the cache before they open
+
+    def _preload_history(self) -> None:
+        """Issue 5: record the profile document and pre-load its recent chats into the cache."""
+        profile_id, name = self.profile.id, self.profile.name
+
+        def _work() -> int:
+            self._history.register_profile(profile_id, name)
+            return self._history.preload(profile_id)
+
+        self._tasks.submit(
+            _work,
+            lambda n: log.debug("history: %d recent chats pre-loaded", n),
+            lambda e: log.info("history pre-load skipped: %s", type(e).__name__),
+        )
 
     # -- bridge events ------------------------------------------------------------------------
     def _on_event(self, event: BridgeEvent) -> None:
-        if isinstance(event, MessageEvent | AckEvent):
-            self._history.record(self.profile.id, event)
+        if isinstance(event, HISTORY_EVENTS):
+            self._record(event)  # type: ignore[arg-type]
+            if isinstance(event, MessageEvent) and not event.is_group:
+                self.lead_controller.learn_chat(event.chat_id, event.chat_name, event.chat_phone)
             if (
                 isinstance(event, MessageEvent)
                 and self.active_chat is not None
@@ -138,48 +205,60 @@ class ProfileTab(QWidget):
             self._set_state(event.state)
         elif isinstance(event, HealthEvent):
             self._on_health(event)
+        elif isinstance(event, CommandResultEvent):
+            self._on_command_result(event)
         elif isinstance(event, LogEvent):
             logging.getLogger("wacrm.js").log(
                 logging.getLevelName(event.level.upper()), "%s", event.message
             )
 
+    def _record(self, event: HistoryEvent) -> None:
+        """Journal one history event; backfilled messages are gathered into one transaction."""
+        if isinstance(event, MessageEvent) and not event.is_new:
+            self._backfill_buffer.append(event)
+            if len(self._backfill_buffer) >= BACKFILL_BATCH:
+                self._flush_backfill()
+            else:
+                self._backfill_timer.start()
+            return
+        self._flush_backfill()  # keep the order: a live event never overtakes a backfilled one
+        try:
+            self._history.record(self.profile.id, event)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("could not journal a %s event", type(event).__name__)
+
+    def _flush_backfill(self) -> None:
+        batch, self._backfill_buffer = self._backfill_buffer, []
+        if not batch:
+            return
+        try:
+            self._history.record_many(self.profile.id, batch)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("could not journal %d backfilled messages", len(batch))
+
     def _on_active_chat(self, event: ActiveChatEvent) -> None:
         previous = self.active_chat
         self.active_chat = event if event.chat_id else None
+        self.compose.set_chat_open(event.chat_id is not None)
         if event.chat_id is None:
             self._lookup_generation += 1
             self.panel.show_no_chat()
+            self.lead_controller.set_chat(None, None, None, False)
             return
         same_chat = previous is not None and previous.chat_id == event.chat_id
-        self.panel.show_chat(event.name, event.phone, event.is_group)
         if not same_chat or (event.phone and not (previous and previous.phone)):
-            self._lookup_lead()
+            self.panel.history.clear()
+            self.lead_controller.set_chat(event.chat_id, event.name, event.phone, event.is_group)
         self._load_history()
 
     def _lookup_lead(self) -> None:
-        chat = self.active_chat
-        if chat is None:
-            return
-        self._lookup_generation += 1
-        generation = self._lookup_generation
-        if chat.is_group:
-            reason = "Conversa em grupo: não há um telefone para buscar no CV CRM."
-        else:
-            reason = "Telefone desconhecido: o WhatsApp não informou o número deste contato."
-        self.panel.show_loading()
-        phone = None if chat.is_group or not chat.phone else "+" + chat.phone
+        """Look the open chat's lead up again (the panel's refresh does the same)."""
+        self.lead_controller.refresh()
 
-        def _done(result: LeadLookup) -> None:
-            # A late answer for a chat that is no longer open must never be shown.
-            if generation == self._lookup_generation and shiboken6.isValid(self.panel):
-                self.panel.show_lookup(result)
-
-        def _failed(error: BaseException) -> None:
-            if generation == self._lookup_generation and shiboken6.isValid(self.panel):
-                log.error("lead lookup failed: %s", error)
-                self.panel.show_error("Não foi possível consultar o CV CRM.")
-
-        self._tasks.submit(lambda: self._leads.lookup(phone, reason), _done, _failed)
+    def _run_badges_js(self, code: str, callback: Callable[[Any], None] | None) -> None:
+        """Run code in lead_badges.js's isolated world (never the page's own world)."""
+        if shiboken6.isValid(self.page):
+            self.page.runJavaScript(code, APPLICATION_WORLD, callback or (lambda _r: None))
 
     def _load_history(self) -> None:
         chat = self.active_chat
@@ -202,11 +281,37 @@ class ProfileTab(QWidget):
         if state == self.state:
             return
         self.state = state
-        self.reset_button.setVisible(state == "logged_out")
+        # Offered from the logout until the profile is connected again (WhatsApp's own QR shows).
+        if state in ("logged_out", "connected"):
+            self.reset_button.setVisible(state == "logged_out")
+            self.reset_profile_button.setVisible(state == "logged_out")
         if state == "logged_out":
             self.active_chat = None
+            self.compose.set_chat_open(False)
             self.panel.show_no_chat()
+            self.lead_controller.set_chat(None, None, None, False)
+        if state == "connected":
+            self._request_catch_up()
+            self._preload_history()
         self.stateChanged.emit(state)
+
+    def _request_catch_up(self) -> None:
+        """On start and after a reconnect: the page resends chats active since our last message."""
+        last_t = getattr(self._history, "last_message_t", None)
+        if not callable(last_t):
+            self.page.bridge.send_command("catch_up", {"since_t": 0})
+            return
+
+        def _done(since: int | None) -> None:
+            if shiboken6.isValid(self.page):
+                # A minute of overlap: clocks differ and the history keys on the message id anyway.
+                self.page.bridge.send_command("catch_up", {"since_t": max(0, int(since or 0) - 60)})
+
+        self._tasks.submit(
+            lambda: last_t(self.profile.id),
+            _done,
+            lambda e: log.warning("last message time unavailable: %s", e),
+        )
 
     def _on_health(self, event: HealthEvent) -> None:
         self.health = event
@@ -219,6 +324,24 @@ class ProfileTab(QWidget):
             f"Integração degradada (WhatsApp {event.version or '?'}): faltam {missing}. "
             "O WhatsApp continua funcionando, mas as mensagens não estão sendo salvas."
         )
+
+    def _on_load_finished(self, ok: bool) -> None:
+        """WhatsApp Web unreachable (no internet, proxy): say so instead of "carregando" forever."""
+        if ok:
+            if self.banner.property("loadError"):
+                self.banner.setProperty("loadError", False)
+                self.banner.hide()
+            return
+        self.banner.setProperty("loadError", True)
+        self._show_banner(
+            "Não foi possível abrir o WhatsApp Web (verifique a internet). "
+            "Tentando de novo em 30 s…"
+        )
+        QTimer.singleShot(30_000, self, self._retry_load)
+
+    def _retry_load(self) -> None:
+        if self.banner.property("loadError") and shiboken6.isValid(self.page):
+            self.page.load_home()
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -233,11 +356,71 @@ class ProfileTab(QWidget):
     # -- commands -------------------------------------------------------------------------------
     def fill_composer(self, text: str) -> None:
         """Put text in WhatsApp's composer of the open chat; the user still clicks send."""
-        self.page.bridge.send_command("fill_composer", {"text": text})
+        request_id = self._new_request("fill")
+        self.page.bridge.send_command("fill_composer", {"text": text, "request_id": request_id})
+
+    def send_text(self, text: str) -> str | None:
+        """Send `text` to the open chat through WhatsApp's own path (explicit click only)."""
+        chat = self.active_chat
+        if chat is None or chat.chat_id is None:
+            self.compose.show_result(False, "no_chat", was_send=True)
+            return None
+        return self.send_text_to(chat.chat_id, text)
+
+    def send_text_to(self, chat_id: str, text: str) -> str:
+        """Send to a chat id or a phone id (`<digits>@c.us`), even one never chatted with."""
+        request_id = self._new_request("send")
+        self.compose.sending_started()
+        self.page.bridge.send_command(
+            "send_text", {"chat_id": chat_id, "text": text, "request_id": request_id}
+        )
+
+        def _timeout() -> None:
+            if self._pending.pop(request_id, None) is not None:
+                self.compose.show_result(False, "timeout", was_send=True)
+
+        QTimer.singleShot(SEND_TIMEOUT_MS, self, _timeout)
+        return request_id
+
+    def _new_request(self, kind: str) -> str:
+        request_id = secrets.token_hex(8)
+        self._pending[request_id] = kind
+        return request_id
+
+    def _on_command_result(self, event: CommandResultEvent) -> None:
+        kind = self._pending.pop(event.request_id or "", None)
+        if kind is None:
+            if not event.ok:
+                log.warning("page command failed: %s", event.error)
+            return
+        if not event.ok:
+            log.warning("%s failed: %s", kind, event.error)
+        self.compose.show_result(event.ok, event.error, was_send=kind == "send")
+
+    def ask_reset_profile(self) -> None:
+        """After confirmation: wipe this profile's WhatsApp web storage; the history is kept."""
+        answer = QMessageBox.question(
+            self,
+            "Redefinir perfil",
+            f"Apagar a sessão do WhatsApp de “{self.profile.name}” neste computador?\n\n"
+            "Será preciso escanear o QR de novo. O histórico de mensagens salvo não é apagado.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.reset_profile()
+
+    def reset_profile(self) -> None:
+        """Delete cookies, HTTP cache and the origin's IndexedDB/Local Storage, then reload."""
+        log.info("resetting the web storage of profile %s", self.profile.id)
+        self.web_profile.cookieStore().deleteAllCookies()
+        self.web_profile.clearHttpCache()
+        self.page.reset_storage()
 
     def shutdown(self) -> None:
         """Delete view, then page, then profile: the profile must outlive its pages (Qt rule)."""
         self._history_timer.stop()
+        self._flush_backfill()
         for obj in (self.view, self.page):
             if shiboken6.isValid(obj):
                 shiboken6.delete(obj)
