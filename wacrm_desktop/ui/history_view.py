@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from ..core.phones import mask
 from ..core.ports import SearchQuery
 from ..services.history import ErasureReport, HistoryService
 from .tasks import TaskRunner
+from .timefmt import local_stamp
 
 log = logging.getLogger("wacrm.ui")
 PAGE = 200
@@ -47,7 +47,7 @@ ROLE_MESSAGE = Qt.ItemDataRole.UserRole
 def _when(t: Any) -> str:
     if not isinstance(t, int | float):
         return "--/--/---- --:--"
-    return datetime.fromtimestamp(t, UTC).astimezone().strftime("%d/%m/%Y %H:%M")
+    return local_stamp(t, "%d/%m/%Y %H:%M")
 
 
 def message_text(message: Mapping[str, Any], profile_names: Mapping[str, str]) -> str:

@@ -7,9 +7,7 @@ lead part, the tab controller the history part.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,12 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from .lead.view import LeadView
-
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from .timefmt import local_stamp
 
 
 def _fmt_time(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).astimezone(SAO_PAULO).strftime("%d/%m %H:%M")
+    return local_stamp(t)
 
 
 class LeadPanel(QWidget):

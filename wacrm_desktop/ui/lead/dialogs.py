@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -26,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.leads import CancelReason, Lead, Situation
-
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from ..timefmt import local_stamp
 
 
 def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
@@ -142,11 +139,7 @@ class NoteDialog(QDialog):
 
 
 def _message_line(m: Mapping[str, Any]) -> str:
-    try:
-        when = datetime.fromtimestamp(int(m.get("t", 0)), UTC).astimezone(SAO_PAULO)
-        stamp = when.strftime("%d/%m %H:%M")
-    except (TypeError, ValueError, OverflowError, OSError):
-        stamp = "??"
+    stamp = local_stamp(m.get("t", 0))
     who = "Você" if m.get("from_me") else (m.get("notify_name") or "Contato")
     text = m.get("body") or m.get("caption") or f"[{m.get('type', 'mensagem')}]"
     return f"{stamp} {who}: {text}"
