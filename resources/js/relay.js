@@ -32,40 +32,7 @@
 
   const setTimer = setTimeout;
 
-  function readRelayConfig() {
-    try {
-      if (typeof WACRM_CONFIG === "object" && WACRM_CONFIG) return WACRM_CONFIG;
-    } catch (_e) {
-      // not wrapped with WACRM_CONFIG
-    }
-    try {
-      if (typeof __WACRM_CONFIG__ === "object" && __WACRM_CONFIG__) return __WACRM_CONFIG__;
-    } catch (_e) {
-      // neither form present
-    }
-    return {};
-  }
-
-  /** config.allowedOrigins (from Python) limits where the script acts; absent means no limit. */
-  function originAllowed(cfg, loc) {
-    const list = cfg.allowedOrigins;
-    if (!Array.isArray(list) || list.length === 0) return true;
-    let origin = null;
-    try {
-      origin = loc && typeof loc.origin === "string" && loc.origin !== "null" ? loc.origin : null;
-      if (!origin) {
-        const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)/i.exec(String((loc && loc.href) || ""));
-        origin = m ? m[1] : null;
-      }
-    } catch (_e) {
-      origin = null;
-    }
-    if (!origin) return false;
-    const lower = origin.toLowerCase();
-    return list.some((o) => typeof o === "string" && o.toLowerCase() === lower);
-  }
-
-  const CFG = readRelayConfig();
+  const CFG = wacrmConfig();
   let loc = null;
   try {
     loc = typeof location === "object" ? location : null;

@@ -39,45 +39,11 @@
   const clearTimer = clearTimeout;
   const DateNow = () => Date.now();
 
-  function readBridgeConfig() {
-    try {
-      if (typeof WACRM_CONFIG === "object" && WACRM_CONFIG) return WACRM_CONFIG;
-    } catch (_e) {
-      // not wrapped with WACRM_CONFIG
-    }
-    try {
-      // docs/architecture.md variant: Python replaces this literal with the JSON object.
-      if (typeof __WACRM_CONFIG__ === "object" && __WACRM_CONFIG__) return __WACRM_CONFIG__;
-    } catch (_e) {
-      // neither form present
-    }
-    return {};
-  }
-
-  /** config.allowedOrigins (from Python) limits where the script acts; absent means no limit. */
-  function originAllowed(cfg, loc) {
-    const list = cfg.allowedOrigins;
-    if (!Array.isArray(list) || list.length === 0) return true;
-    let origin = null;
-    try {
-      origin = loc && typeof loc.origin === "string" && loc.origin !== "null" ? loc.origin : null;
-      if (!origin) {
-        const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)/i.exec(String((loc && loc.href) || ""));
-        origin = m ? m[1] : null;
-      }
-    } catch (_e) {
-      origin = null;
-    }
-    if (!origin) return false;
-    const lower = origin.toLowerCase();
-    return list.some((o) => typeof o === "string" && o.toLowerCase() === lower);
-  }
-
   function intConfig(v, dflt, lo, hi) {
     return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? v : dflt;
   }
 
-  const CFG = readBridgeConfig();
+  const CFG = wacrmConfig();
   if (!originAllowed(CFG, win.location)) return;
   const TOKEN = typeof CFG.token === "string" ? CFG.token : "";
   const CAPTURE_CFG = { ignoreStatus: CFG.ignoreStatus !== false, ignoreNewsletters: CFG.ignoreNewsletters !== false };

@@ -67,7 +67,7 @@ test("relay: queues until the channel is ready, forwards in order, filters token
   installChannel(page, py, 20);
   const commands = [];
   page.document.addEventListener("wacrm:command", (ev) => commands.push(ev.detail));
-  page.run(["relay.js"], "relay.wrapped.js");
+  page.run(["wa_common.js", "relay.js"], "relay.wrapped.js");
 
   // handshake announced at start
   assert.deepEqual(commands.map((c) => JSON.parse(c)), [{ token: page.token, command: "relay_ready", args: {} }]);
@@ -97,7 +97,7 @@ test("relay: Python's command signal is re-dispatched as a wacrm:command string"
   installChannel(page, py, 0);
   const commands = [];
   page.document.addEventListener("wacrm:command", (ev) => commands.push(ev.detail));
-  page.run(["relay.js"]);
+  page.run(["wa_common.js", "relay.js"]);
   t.mock.timers.tick(1);
   assert.equal(py.slots.length, 1);
   const cmd = JSON.stringify({ token: page.token, command: "fill_composer", args: { text: "oi" } });
@@ -117,7 +117,7 @@ test("relay: waits for qt.webChannelTransport when injected at DocumentCreation"
   const page = createPage({ relay: "none" });
   const py = fakePython();
   const channels = installChannel(page, py, 0, { transport: false });
-  page.run(["relay.js"]);
+  page.run(["wa_common.js", "relay.js"]);
   t.mock.timers.tick(300);
   assert.equal(channels.length, 0);
   page.window.qt = { webChannelTransport: { id: "transport" } };
@@ -127,7 +127,7 @@ test("relay: waits for qt.webChannelTransport when injected at DocumentCreation"
   // gives up after about a minute when there is no transport at all
   const page2 = createPage({ relay: "none" });
   installChannel(page2, fakePython(), 0, { transport: false });
-  page2.run(["relay.js"]);
+  page2.run(["wa_common.js", "relay.js"]);
   const before = page2.timers.calls;
   for (let i = 0; i < 1200; i++) t.mock.timers.tick(100);
   assert.ok(page2.timers.calls - before <= 600, "relay retries: " + (page2.timers.calls - before));
@@ -138,8 +138,8 @@ test("relay: runs once per document", (t) => {
   const page = createPage({ relay: "none" });
   const py = fakePython();
   installChannel(page, py, 0);
-  page.run(["relay.js"]);
-  page.run(["relay.js"]);
+  page.run(["wa_common.js", "relay.js"]);
+  page.run(["wa_common.js", "relay.js"]);
   t.mock.timers.tick(5);
   dispatchEvent(page, envelope(page.token, "state", { state: "loading" }));
   assert.equal(py.received.length, 1);
@@ -155,11 +155,11 @@ for (const order of ["bridge first (DocumentCreation) then relay (DocumentReady)
     const wa = makeWhatsApp();
     const bridgeFirst = order.startsWith("bridge");
     if (bridgeFirst) page.runBridge();
-    else page.run(["relay.js"]);
+    else page.run(["wa_common.js", "relay.js"]);
     t.mock.timers.tick(100);
     wa.installInto(page.window);
     for (let i = 0; i < 12; i++) t.mock.timers.tick(250);
-    if (bridgeFirst) page.run(["relay.js"]);
+    if (bridgeFirst) page.run(["wa_common.js", "relay.js"]);
     else page.runBridge();
     for (let i = 0; i < 16; i++) t.mock.timers.tick(250);
 
@@ -197,7 +197,7 @@ test("relay: does nothing outside config.allowedOrigins", (t) => {
   const channels = installChannel(page, py, 0);
   const commands = [];
   page.document.addEventListener("wacrm:command", (ev) => commands.push(ev.detail));
-  page.run(["relay.js"]);
+  page.run(["wa_common.js", "relay.js"]);
   t.mock.timers.tick(50);
   dispatchEvent(page, envelope(page.token, "state", { state: "loading" }));
   assert.equal(channels.length, 0);

@@ -23,5 +23,12 @@ def test_every_subpackage_is_listed_in_pyproject() -> None:
 
 def test_injected_scripts_are_shipped_resources() -> None:
     js = files("wacrm_desktop.resources") / "js"
-    for name in ("wa_serialize.js", "wa_bridge.js", "relay.js"):
+    for name in (
+        "wa_common.js",
+        "wa_serialize.js",
+        "wa_bridge.js",
+        "relay.js",
+        "reset_storage.js",
+        "lead_badges.js",
+    ):
         assert (js / name).is_file(), name

@@ -105,7 +105,9 @@ def build_scripts(config: BridgeConfig) -> list[QWebEngineScript]:
     capture.setSourceCode(
         _userscript_header(capture.name(), matches)
         + _wrap(
-            read_resource_text("js", "wa_serialize.js")
+            read_resource_text("js", "wa_common.js")
+            + "\n"
+            + read_resource_text("js", "wa_serialize.js")
             + "\n"
             + read_resource_text("js", "wa_bridge.js"),
             js_config,
@@ -121,6 +123,9 @@ def build_scripts(config: BridgeConfig) -> list[QWebEngineScript]:
         _userscript_header(relay.name(), matches)
         + _qwebchannel_js()
         + "\n"
-        + _wrap(read_resource_text("js", "relay.js"), js_config)
+        + _wrap(
+            read_resource_text("js", "wa_common.js") + "\n" + read_resource_text("js", "relay.js"),
+            js_config,
+        )
     )
     return [capture, relay]

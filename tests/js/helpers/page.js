@@ -145,7 +145,7 @@ function createPage(opts = {}) {
     raw,
     junk,
     timers,
-    runBridge: () => run(["wa_serialize.js", "wa_bridge.js"], "wa_bridge.wrapped.js"),
+    runBridge: () => run(["wa_common.js", "wa_serialize.js", "wa_bridge.js"], "wa_bridge.wrapped.js"),
     run,
     command(obj) {
       document.dispatchEvent(new CustomEvent("wacrm:command", { detail: typeof obj === "string" ? obj : JSON.stringify(obj) }));
