@@ -16,10 +16,10 @@ from servers import RedisServer, SecantusServer
 from wacrm_desktop.adapters.cache import MemoryCache, RedisCache
 from wacrm_desktop.adapters.mongo import MongoHistoryStore
 from wacrm_desktop.core.events import AckEvent, MessageEvent
+from wacrm_desktop.core.whatsapp import chat_of_message_id
 from wacrm_desktop.services.history import (
     HistoryService,
     HistoryStatus,
-    chat_of_message_id,
     recent_key,
 )
 

@@ -58,6 +58,7 @@ from wacrm_desktop.core.history_model import (
 )
 from wacrm_desktop.core.phones import mask, ninth_digit_variants
 from wacrm_desktop.core.ports import JournalEntry, SearchQuery
+from wacrm_desktop.core.whatsapp import chat_of_message_id
 
 log = logging.getLogger("wacrm.store")
 
@@ -229,14 +230,6 @@ def message_doc_id(profile_id: str, wa_id: str) -> str:
 
 def chat_doc_id(profile_id: str, chat_id: str) -> str:
     return f"{profile_id}/{chat_id}"
-
-
-def chat_of_message_id(wa_id: str) -> str | None:
-    """Chat wid inside a message id ``<true|false>_<chat wid>_<msg id>[_<participant>]``."""
-    parts = wa_id.split("_")
-    if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
-        return parts[1]
-    return None
 
 
 def message_view(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,3 +37,11 @@ def chat_kind(chat_id: str) -> str:
         "broadcast": "broadcast",
         "newsletter": "newsletter",
     }.get(server, "other")
+
+
+def chat_of_message_id(wa_id: str) -> str | None:
+    """Chat wid inside a message id ``<true|false>_<chat wid>_<msg id>[_<participant>]``."""
+    parts = wa_id.split("_")
+    if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
+        return parts[1]
+    return None

@@ -28,6 +28,7 @@ from wacrm_desktop.adapters.journal import Journal
 from wacrm_desktop.core.events import JOURNAL_KINDS, HistoryEvent, event_payload
 from wacrm_desktop.core.phones import mask, ninth_digit_variants
 from wacrm_desktop.core.ports import Cache, HistoryQueries, HistoryStore, JournalEntry, SearchQuery
+from wacrm_desktop.core.whatsapp import chat_of_message_id
 from wacrm_desktop.services.history_export import export_csv, export_json
 
 log = logging.getLogger("wacrm.store")
@@ -109,14 +110,6 @@ def recent_key(profile_id: str, chat_id: str) -> str:
 def recent_state_key(profile_id: str, chat_id: str) -> str:
     """Cache key saying whether the recent list is complete (seeded from the store)."""
     return f"{profile_id}:recent-state:{chat_id}"
-
-
-def chat_of_message_id(wa_id: str) -> str | None:
-    """Chat wid inside a message id ``<true|false>_<chat wid>_<msg id>[_<participant>]``."""
-    parts = wa_id.split("_")
-    if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
-        return parts[1]
-    return None
 
 
 def cached_view(view: dict[str, Any]) -> dict[str, Any]:
