@@ -156,6 +156,7 @@ def test_device_unlinked_then_reset(qtbot: QtBot, env: BridgeEnv, spelling: str)
 
     tab.reset_profile()
     qtbot.waitUntil(lambda: "post_logout" not in tab.page.url().query(), timeout=15_000)
-    qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
+    # Reset waits up to 4 s per storage step before reloading; allow for a loaded CI machine.
+    qtbot.waitUntil(lambda: tab.state == "qr", timeout=60_000)
     assert run_js(qtbot, tab, "localStorage.length") == 0
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored

@@ -86,9 +86,12 @@ def run_embedded_server_main(argv: list[str]) -> int:
 
 def _watch_parent() -> None:
     """Block on stdin (a pipe from the app); EOF means the app is gone: shut down cleanly."""
-    stream = sys.stdin.buffer if sys.stdin is not None else None
+    # The raw fd, not sys.stdin.buffer: a daemon thread blocked inside a buffered reader holds
+    # its lock, and CPython aborts at interpreter shutdown ("could not acquire lock for
+    # <stdin>", exit -6) when the server stops for another reason (SIGTERM from the app).
+    fd = sys.stdin.fileno() if sys.stdin is not None else -1
     with contextlib.suppress(OSError, ValueError):
-        while stream is not None and stream.read(4096):
+        while fd >= 0 and os.read(fd, 4096):
             pass
     log.info("embedded MongoDB: the app is gone; shutting down")
     if os.name == "nt":
