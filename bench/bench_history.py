@@ -1,0 +1,537 @@
+"""History benchmarks (issue 5): ingest, end-to-end, UI stalls, history reads, memory.
+
+Every figure is measured in one run, side by side with the naive baseline (one mongoengine
+``save()`` per message on the calling thread) and with the server's own ceiling (raw
+``insert_many`` of the same documents). Runs its own SecantusDB and redis-server (as the test
+suite does); ``WACRM_BENCH_MONGODB_URI`` points it at another MongoDB (e.g. a mongod) instead.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_history            # full
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_history --scale 0.01  # quick
+
+``--scale`` multiplies every size (1.0: 1,000,000 messages over 5,000 chats for the reads,
+20,000 ingest events, a 10,000-message UI burst). Not part of the test suite: no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import mongoengine  # noqa: E402
+import pymongo  # noqa: E402
+from servers import RedisServer, SecantusServer, free_port  # noqa: E402
+
+from wacrm_desktop.adapters.cache import MemoryCache, RedisCache  # noqa: E402
+from wacrm_desktop.adapters.mongo import (  # noqa: E402
+    SCHEMA_VERSION,
+    MongoHistoryStore,
+    chat_doc_id,
+    message_doc_id,
+)
+from wacrm_desktop.core.bridge_schema import parse_payload  # noqa: E402
+from wacrm_desktop.core.events import MessageEvent  # noqa: E402
+from wacrm_desktop.core.history_model import message_words, normalized_message  # noqa: E402
+from wacrm_desktop.services.history import HistoryService  # noqa: E402
+
+TOKEN = "ab" * 16
+T0 = 1_700_000_000
+WORDS = ("olá bom dia tudo bem o apartamento tem dois quartos e vaga na garagem valor").split()  # noqa: SIM905
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def envelope(i: int, chats: int, rng: random.Random) -> str:
+    chat = f"55119{i % chats:08d}@c.us"
+    body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 20)))
+    data = {
+        "id": f"{'true' if i % 2 else 'false'}_{chat}_3EB0{i:016X}",
+        "chat_id": chat,
+        "from_me": bool(i % 2),
+        "type": "chat",
+        "t": T0 + i,
+        "body": body,
+        "notify_name": "Cliente",
+        "ack": 1,
+        "is_new": True,
+        "chat_name": f"Cliente {i % chats}",
+        "chat_phone": chat.split("@")[0],
+        "is_group": False,
+    }
+    return json.dumps({"v": 1, "token": TOKEN, "kind": "message", "data": data})
+
+
+def rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from importlib.metadata import version
+
+    import secantus  # noqa: F401
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem_gb, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "secantusdb": version("SecantusDB"),
+        "pymongo": version("pymongo"),
+    }
+
+
+class Naive(mongoengine.Document):
+    """The naive baseline: one mongoengine document per message, saved on the calling thread."""
+
+    id = mongoengine.StringField(primary_key=True)
+    profile_id = mongoengine.StringField()
+    chat_id = mongoengine.StringField()
+    from_me = mongoengine.BooleanField()
+    type = mongoengine.StringField()
+    t = mongoengine.IntField()
+    body = mongoengine.StringField()
+    ack = mongoengine.IntField()
+    meta: dict[str, Any] = {
+        "collection": "naive",
+        "db_alias": "naive",
+        "indexes": [("profile_id", "chat_id", "t"), ("profile_id", "-t")],
+    }
+
+
+def naive_save(event: MessageEvent) -> None:
+    Naive(
+        id=message_doc_id("p", event.id),
+        profile_id="p",
+        chat_id=event.chat_id,
+        from_me=event.from_me,
+        type=event.type,
+        t=event.t,
+        body=event.body,
+        ack=event.ack,
+    ).save()
+
+
+# -- benchmarks --------------------------------------------------------------------------------
+
+
+def bench_ingest(uri: str, n: int, n_naive: int, work: Path) -> dict[str, Any]:
+    """Bridge callback (validation incl.) → journal; end to end into MongoDB; naive; ceiling."""
+    rng = random.Random(1)
+    chats = max(10, n // 100)
+    raws = [envelope(i, chats, rng) for i in range(n)]
+    db_name = f"bench_ingest_{uuid.uuid4().hex[:6]}"
+    out: dict[str, Any] = {"events": n}
+
+    def factory() -> MongoHistoryStore:
+        return MongoHistoryStore(uri, db_name, alias=f"ing_{uuid.uuid4().hex[:6]}").connect()
+
+    # 1. Callback → journal only (writer not started), one event per call.
+    svc = HistoryService(factory, MemoryCache("b"), work / "journal1")
+    started = time.perf_counter()
+    for raw in raws:
+        svc.record("p", parse_payload(raw, TOKEN))  # type: ignore[arg-type]
+    out["journal_per_event_per_s"] = n / (time.perf_counter() - started)
+    svc.stop()
+
+    # 1b. The same, when the bridge hands over its events in batches of 50 (backfill).
+    svc = HistoryService(factory, MemoryCache("b"), work / "journal2")
+    started = time.perf_counter()
+    for lo in range(0, n, 50):
+        svc.record_many("p", [parse_payload(r, TOKEN) for r in raws[lo : lo + 50]])  # type: ignore[misc]
+    out["journal_batched_per_s"] = n / (time.perf_counter() - started)
+    svc.stop()
+
+    # 2. End to end: callback → journal → writer → MongoDB acknowledged (j: true).
+    svc = HistoryService(factory, MemoryCache("b"), work / "journal3", batch_size=1000)
+    svc.start()
+    assert svc.flush(60)  # connected, indexes built
+    started = time.perf_counter()
+    for raw in raws:
+        svc.record("p", parse_payload(raw, TOKEN))  # type: ignore[arg-type]
+    callback_done = time.perf_counter()
+    if not svc.flush(timeout=3600):
+        raise RuntimeError("end-to-end run did not drain")
+    elapsed = time.perf_counter() - started
+    svc.stop()
+    out["e2e_per_s"] = n / elapsed
+    out["e2e_callback_phase_s"] = callback_done - started
+
+    # 3. Server ceiling: raw insert_many of the very documents the store wrote, same indexes.
+    client: pymongo.MongoClient = pymongo.MongoClient(uri)
+    db = client[db_name]
+    docs = list(db.messages.find())
+    ceiling = db.get_collection("ceiling").with_options(
+        write_concern=pymongo.WriteConcern(w=1, j=True)
+    )
+    for index in db.messages.list_indexes():
+        if index["name"] != "_id_":
+            opts = {k: v for k, v in index.items() if k in ("sparse", "name")}
+            ceiling.create_index(list(index["key"].items()), **opts)
+    started = time.perf_counter()
+    for lo in range(0, len(docs), 1000):
+        ceiling.insert_many(docs[lo : lo + 1000], ordered=False)
+    out["ceiling_insert_many_per_s"] = len(docs) / (time.perf_counter() - started)
+
+    # 4. Naive: one mongoengine save() per message, on the calling (bridge) thread.
+    mongoengine.connect(alias="naive", db=db_name, host=uri)
+    Naive.ensure_indexes()
+    started = time.perf_counter()
+    for raw in raws[:n_naive]:
+        naive_save(parse_payload(raw, TOKEN))  # type: ignore[arg-type]
+    out["naive_save_per_s"] = n_naive / (time.perf_counter() - started)
+    out["naive_events"] = n_naive
+    mongoengine.disconnect("naive")
+    client.drop_database(db_name)
+    client.close()
+    out["e2e_vs_ceiling"] = out["e2e_per_s"] / out["ceiling_insert_many_per_s"]
+    out["e2e_vs_naive"] = out["e2e_per_s"] / out["naive_save_per_s"]
+    return out
+
+
+def bench_ui(
+    uri: str, n: int, work: Path, chunk: int = 50, batch_size: int = 500
+) -> dict[str, Any]:
+    """Longest Qt event-loop stall while `n` messages are captured (writer running)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["bench"])
+    db_name = f"bench_ui_{uuid.uuid4().hex[:6]}"
+    svc = HistoryService(
+        lambda: MongoHistoryStore(uri, db_name, alias=f"ui_{uuid.uuid4().hex[:6]}").connect(),
+        MemoryCache("b"),
+        work / "journal_ui",
+        batch_size=batch_size,
+    )
+    svc.start()
+    svc.flush(60)
+    rng = random.Random(2)
+    raws = [envelope(i, 200, rng) for i in range(n)]
+    gaps: list[float] = []
+    state = {"next": 0, "last": time.perf_counter(), "done_at": 0.0}
+
+    def probe() -> None:
+        now = time.perf_counter()
+        gaps.append(now - state["last"])
+        state["last"] = now
+
+    def deliver() -> None:
+        # One QWebChannel delivery: `chunk` envelopes, each validated and journaled.
+        lo = int(state["next"])
+        for raw in raws[lo : lo + chunk]:
+            svc.record("p", parse_payload(raw, TOKEN))  # type: ignore[arg-type]
+        state["next"] = lo + chunk
+        if state["next"] < n:
+            QTimer.singleShot(0, deliver)
+        else:
+            state["done_at"] = time.perf_counter()
+
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(probe)
+    timer.start()
+    started = time.perf_counter()
+    state["last"] = started
+    QTimer.singleShot(0, deliver)
+    while not state["done_at"] or svc.status().pending:
+        app.processEvents()
+        if time.perf_counter() - started > 3600:
+            break
+    timer.stop()
+    drained = time.perf_counter() - started
+    svc.stop()
+    client: pymongo.MongoClient = pymongo.MongoClient(uri)
+    stored = client[db_name].messages.count_documents({})
+    client.drop_database(db_name)
+    client.close()
+    return {
+        "messages": n,
+        "chunk_per_delivery": chunk,
+        "writer_batch": batch_size,
+        "max_stall_ms": max(gaps) * 1000,
+        "p99_gap_ms": pct(gaps, 0.99) * 1000,
+        "capture_s": state["done_at"] - started,
+        "drained_to_mongodb_s": drained,
+        "stored": stored,
+    }
+
+
+def bench_reads(
+    uri: str, redis_url: str, messages: int, chats: int, samples: int
+) -> dict[str, Any]:
+    """Last 100 messages of a chat among `messages` over `chats`: MongoDB vs Redis."""
+    db_name = f"bench_reads_{uuid.uuid4().hex[:6]}"
+    client: pymongo.MongoClient = pymongo.MongoClient(uri)
+    coll = client[db_name].get_collection("messages")
+    rng = random.Random(3)
+    now = datetime.now(UTC)
+    per_chat = messages // chats
+    started = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    for c in range(chats):
+        chat = f"55119{c:08d}@c.us"
+        for k in range(per_chat):
+            wa_id = f"{'true' if k % 2 else 'false'}_{chat}_3EB0{k:012X}"
+            doc = normalized_message(
+                {
+                    "chat_id": chat,
+                    "from_me": bool(k % 2),
+                    "type": "chat",
+                    "t": T0 + k * 60 + c,
+                    "body": " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))),
+                    "text_at_ms": 0,
+                    "ack": 3,
+                    "chat_name": f"Cliente {c}",
+                    "is_new": True,
+                }
+            )
+            doc.update(
+                _id=message_doc_id("p", wa_id),
+                profile_id="p",
+                wa_id=wa_id,
+                phone=chat.split("@")[0],
+                words=message_words(doc),
+                schema_version=2,
+                rev=1,
+                first_seen_at=now,
+                updated_at=now,
+            )
+            batch.append(doc)
+            if len(batch) >= 10_000:
+                coll.insert_many(batch, ordered=False)
+                batch.clear()
+    if batch:
+        coll.insert_many(batch, ordered=False)
+    load_s = time.perf_counter() - started
+    print(f"   loaded {messages:,} in {load_s:.0f} s; building indexes…", flush=True)
+    started = time.perf_counter()
+    client[db_name].meta.insert_one({"_id": "schema", "version": SCHEMA_VERSION})
+    store = MongoHistoryStore(uri, db_name, alias="reads")
+    for attempt in range(10):  # SecantusDB may be unresponsive for a while after a big build
+        try:
+            store.connect()  # builds the indexes
+            break
+        except pymongo.errors.PyMongoError as exc:
+            print(f"   connect attempt {attempt + 1} failed: {type(exc).__name__}", flush=True)
+            time.sleep(15)
+    index_s = time.perf_counter() - started
+    client[db_name].chats.insert_many(
+        [
+            {"_id": chat_doc_id("p", f"55119{c:08d}@c.us"), "profile_id": "p",
+             "chat_id": f"55119{c:08d}@c.us", "last_t": T0 + per_chat * 60 + c}
+            for c in range(chats)
+        ]
+    )  # fmt: skip
+
+    picks = [f"55119{rng.randrange(chats):08d}@c.us" for _ in range(samples)]
+    mongo_ms: list[float] = []
+    for chat in picks:
+        t = time.perf_counter()
+        rows = store.recent_messages("p", chat, 100)
+        mongo_ms.append((time.perf_counter() - t) * 1000)
+        assert len(rows) == min(100, per_chat)
+
+    cache = RedisCache(redis_url, f"wacrm:{db_name}")
+    svc = HistoryService(lambda: store, cache, Path(tempfile.mkdtemp()) / "j")
+    for chat in set(picks):
+        svc.recent_messages("p", chat, 100)  # first read seeds Redis from MongoDB
+    redis_ms: list[float] = []
+    for chat in picks:
+        t = time.perf_counter()
+        rows = svc.recent_messages("p", chat, 100)
+        redis_ms.append((time.perf_counter() - t) * 1000)
+        assert len(rows) == min(100, per_chat)
+    plan = coll.find({"profile_id": "p", "chat_id": picks[0]}).sort("t", -1).limit(100).explain()
+    svc.stop()
+    cache.close()
+    client.drop_database(db_name)
+    client.close()
+    return {
+        "messages": messages,
+        "chats": chats,
+        "load_insert_many_s": load_s,
+        "load_docs_per_s": messages / load_s,
+        "index_build_s": index_s,
+        "samples": samples,
+        "mongo_p50_ms": statistics.median(mongo_ms),
+        "mongo_p95_ms": pct(mongo_ms, 0.95),
+        "redis_p50_ms": statistics.median(redis_ms),
+        "redis_p95_ms": pct(redis_ms, 0.95),
+        "plan": str(plan.get("queryPlanner", {}).get("winningPlan", {}))[:200],
+        "rss_mb_after": rss_mb(),
+    }
+
+
+DOCS = ROOT / "docs" / "performance.md"
+START, END = "<!-- history:start -->", "<!-- history:end -->"
+
+
+def render_section(r: dict[str, Any]) -> str:
+    """The history section of docs/performance.md from one (merged) results dict."""
+    m = r["machine"]
+    lines = [
+        START,
+        "## History (issue 5)",
+        "",
+        f"Measured {r.get('measured_at', '?')} on {m['cpu']}, {m['cores']} cores, "
+        f"{m['ram_gb']} GB RAM,",
+        f"{m['os']}, Python {m['python']}, SecantusDB {m['secantusdb']}, pymongo {m['pymongo']};",
+        f"server: {r.get('server', '?')}. The machine was shared with other engineers' test runs",
+        f"(load average {r.get('load', '?')} during the run); treat the figures as conservative.",
+        "",
+        "Command (one run, everything side by side):",
+        "",
+        "```bash",
+        r.get("command", "QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_history"),
+        "```",
+        "",
+        "| what | target | measured |",
+        "|---|---|---|",
+    ]
+    ing = r.get("ingest")
+    if ing:
+        lines += [
+            f"| bridge callback (validation incl.) → journal, one event per call | ≥ 20,000/s "
+            f"| {ing['journal_per_event_per_s']:,.0f}/s |",
+            f"| same, bridge hands batches of 50 (`record_many`) | — "
+            f"| {ing['journal_batched_per_s']:,.0f}/s |",
+            f"| end to end into MongoDB ({ing['events']:,} events, `j: true`) | ≥ 80 % of ceiling, "
+            f"≥ 4× naive | {ing['e2e_per_s']:,.0f}/s = {ing['e2e_vs_ceiling']:.0%} of ceiling, "
+            f"{ing['e2e_vs_naive']:.1f}× naive |",
+            f"| server ceiling: raw `insert_many` of the same documents, same indexes | — "
+            f"| {ing['ceiling_insert_many_per_s']:,.0f}/s |",
+            f"| naive: one mongoengine `save()` per message on the calling thread "
+            f"({ing['naive_events']:,}) | — | {ing['naive_save_per_s']:,.0f}/s |",
+        ]
+    ui = r.get("ui")
+    if ui:
+        lines += [
+            f"| longest Qt event-loop stall, {ui['messages']:,}-message burst "
+            f"({ui['chunk_per_delivery']} envelopes per delivery, writer running) | < 16 ms "
+            f"| {ui['max_stall_ms']:.1f} ms (p99 gap {ui['p99_gap_ms']:.1f} ms; stored "
+            f"{ui['stored']:,} in {ui['drained_to_mongodb_s']:.0f} s) |",
+        ]
+    rd = r.get("reads")
+    if rd:
+        lines += [
+            f"| last 100 messages of a chat, {rd['messages']:,} messages / {rd['chats']:,} chats, "
+            f"MongoDB | p95 ≤ 30 ms | p50 {rd['mongo_p50_ms']:.1f} ms, p95 "
+            f"{rd['mongo_p95_ms']:.1f} ms |",
+            f"| same, Redis (trusted recent list) | p95 ≤ 3 ms | p50 {rd['redis_p50_ms']:.2f} ms, "
+            f"p95 {rd['redis_p95_ms']:.2f} ms |",
+            f"| loading the {rd['messages']:,} messages: raw `insert_many` (10,000 per call, no "
+            f"indexes yet), then index build | — | {rd['load_insert_many_s']:.0f} s "
+            f"({rd['load_docs_per_s']:,.0f}/s) + {rd['index_build_s']:.0f} s |",
+            f"| RSS of the benchmark process after the 1M run | — | {rd['rss_mb_after']:.0f} MB "
+            f"(max RSS {r.get('max_rss_mb', 0):.0f} MB) |",
+        ]
+    lines += ["", *r.get("notes", []), END]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(results: dict[str, Any]) -> None:
+    """Replace only the history section of docs/performance.md (create the file if absent)."""
+    section = render_section(results)
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Performance\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--only", choices=["ingest", "ui", "reads"], action="append")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the history section of performance.md"
+    )
+    args = parser.parse_args(argv)
+    s = args.scale
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "scale": s,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "command": "QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_history "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    env_uri = os.environ.get("WACRM_BENCH_MONGODB_URI")
+    work = Path(tempfile.mkdtemp(prefix="wacrm-bench-"))
+    mongo = None if env_uri else SecantusServer(work / "secantus", port=free_port()).start()
+    uri = env_uri or mongo.uri  # type: ignore[union-attr]
+    redis = RedisServer().start()
+    results["server"] = "mongod (WACRM_BENCH_MONGODB_URI)" if env_uri else "SecantusDB subprocess"
+    try:
+        only = set(args.only or ["ingest", "ui", "reads"])
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("ingest", lambda: bench_ingest(uri, int(20_000 * s), max(200, int(2_000 * s)), work)),
+            ("ui", lambda: bench_ui(uri, int(10_000 * s), work)),
+            (
+                "reads",
+                lambda: bench_reads(
+                    uri, redis.url, int(1_000_000 * s), max(10, int(5_000 * s)), 200
+                ),
+            ),
+        ]
+        for name, step in steps:
+            if name in only:
+                print(f"== {name} ...", flush=True)
+                results[name] = step()
+                print(json.dumps(results[name], indent=2, default=str), flush=True)
+    finally:
+        redis.close()
+        if mongo is not None:
+            mongo.kill()
+    results["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    results["rss_mb_end"] = rss_mb()
+    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({k: results[k] for k in ("machine", "rss_mb_end", "max_rss_mb")}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if args.write_docs:
+        write_docs(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
