@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .app import Options, WacrmApp
     from .core.settings import Paths
+    from .interpreter import tune_for_ui
     from .log import setup_logging
 
     data_dir = options_ns.data_dir
@@ -156,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock.unlock()
         return 1
     window.show()
+    tune_for_ui()
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)

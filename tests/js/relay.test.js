@@ -204,3 +204,87 @@ test("relay: does nothing outside config.allowedOrigins", (t) => {
   assert.deepEqual(commands, []);
   assert.deepEqual(py.received, []);
 });
+
+/** Python's side as the app has it: `receiveBatch(JSON array of envelope strings)`. */
+function fakeBatchingPython() {
+  const py = fakePython();
+  py.batches = [];
+  py.wacrmBridge.receiveBatch = (s) => {
+    const items = JSON.parse(s);
+    py.batches.push(items);
+    py.received.push(...items);
+    return items.length;
+  };
+  return py;
+}
+
+test("relay: envelopes of one task reach Python as one batch, in order", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: T0 });
+  const page = createPage({ relay: "none" });
+  const py = fakeBatchingPython();
+  installChannel(page, py, 0);
+  page.run(["wa_common.js", "relay.js"]);
+  t.mock.timers.tick(1);
+  const sent = [];
+  for (let i = 0; i < 5; i++) {
+    const e = envelope(page.token, "ack", { id: "true_" + PEER_PN + "_A" + i, ack: 2 });
+    sent.push(e);
+    dispatchEvent(page, e);
+  }
+  dispatchEvent(page, envelope("not-the-token", "state", { state: "connected" }));
+  assert.deepEqual(py.batches, [], "held until the task ends");
+  t.mock.timers.tick(0);
+  assert.deepEqual(py.batches, [sent]);
+  // the next task's envelopes form the next batch
+  const next = envelope(page.token, "state", { state: "connected" });
+  dispatchEvent(page, next);
+  t.mock.timers.tick(0);
+  assert.deepEqual(py.batches, [sent, [next]]);
+});
+
+test("relay: a burst is cut into batches of at most 200 envelopes and about 2 MiB", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: T0 });
+  const page = createPage({ relay: "none" });
+  const py = fakeBatchingPython();
+  installChannel(page, py, 0);
+  page.run(["wa_common.js", "relay.js"]);
+  t.mock.timers.tick(1);
+  const sent = [];
+  for (let i = 0; i < 450; i++) {
+    const e = envelope(page.token, "ack", { id: "true_" + PEER_PN + "_B" + i, ack: 1 });
+    sent.push(e);
+    dispatchEvent(page, e);
+  }
+  // big envelopes (~200 KiB each) close a batch before it passes about 2 MiB
+  const big = [];
+  for (let i = 0; i < 15; i++) {
+    const e = envelope(page.token, "log", { level: "info", message: "x".repeat(200 * 1024) + i });
+    big.push(e);
+    dispatchEvent(page, e);
+  }
+  t.mock.timers.tick(0);
+  assert.deepEqual(py.received, [...sent, ...big], "nothing lost, order kept");
+  assert.deepEqual(py.batches.slice(0, 2).map((b) => b.length), [200, 200]);
+  for (const b of py.batches) {
+    assert.ok(b.length <= 200);
+    const chars = b.reduce((n, s) => n + s.length, 0);
+    assert.ok(chars <= 2 * 1024 * 1024, "batch of " + chars + " chars");
+  }
+});
+
+test("relay: envelopes queued before the channel opened are sent in batches once it does", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: T0 });
+  const page = createPage({ relay: "none" });
+  const py = fakeBatchingPython();
+  installChannel(page, py, 20);
+  page.run(["wa_common.js", "relay.js"]);
+  const sent = [];
+  for (let i = 0; i < 250; i++) {
+    const e = envelope(page.token, "ack", { id: "true_" + PEER_PN + "_Q" + i, ack: 3 });
+    sent.push(e);
+    dispatchEvent(page, e);
+  }
+  t.mock.timers.tick(25);
+  assert.deepEqual(py.received, sent);
+  assert.deepEqual(py.batches.map((b) => b.length), [200, 50]);
+});

@@ -50,7 +50,7 @@ from .web_prompts import ask_permission, handle_download, make_notification_pres
 
 log = logging.getLogger("wacrm.ui")
 HISTORY_REFRESH_MS = 300
-BACKFILL_BATCH = 500  # backfilled messages journalled together (one fsync per batch)
+JOURNAL_BATCH = 500  # history events journalled together at most (one transaction)
 SEND_TIMEOUT_MS = 45_000  # no command_result by then: the compose box is released with an error
 
 
@@ -124,11 +124,8 @@ class ProfileTab(QWidget):
         self.compose.fillRequested.connect(self.fill_composer)
         self.compose.sendRequested.connect(self.send_text)
         self._pending: dict[str, str] = {}  # request id -> "send" | "fill"
-        self._backfill_buffer: list[HistoryEvent] = []
-        self._backfill_timer = QTimer(self)
-        self._backfill_timer.setSingleShot(True)
-        self._backfill_timer.setInterval(0)
-        self._backfill_timer.timeout.connect(self._flush_backfill)
+        # History events of the bridge delivery being handled (see `_record`).
+        self._journal_buffer: list[HistoryEvent] = []
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view)
@@ -163,6 +160,7 @@ class ProfileTab(QWidget):
             lambda permission: ask_permission(self, self.profile.name, permission)
         )
         self.page.bridge.eventReceived.connect(self._on_event)
+        self.page.bridge.deliveryDone.connect(self._flush_journal)
         self.page.titleChanged.connect(self._on_title)
         self.page.loggedOutNavigation.connect(lambda: self._set_state("logged_out"))
         self.page.renderCrashed.connect(
@@ -214,28 +212,23 @@ class ProfileTab(QWidget):
             )
 
     def _record(self, event: HistoryEvent) -> None:
-        """Journal one history event; backfilled messages are gathered into one transaction."""
-        if isinstance(event, MessageEvent) and not event.is_new:
-            self._backfill_buffer.append(event)
-            if len(self._backfill_buffer) >= BACKFILL_BATCH:
-                self._flush_backfill()
-            else:
-                self._backfill_timer.start()
-            return
-        self._flush_backfill()  # keep the order: a live event never overtakes a backfilled one
-        try:
-            self._history.record(self.profile.id, event)  # type: ignore[arg-type]
-        except Exception:
-            log.exception("could not journal a %s event", type(event).__name__)
+        """Gather one history event; the delivery's events are journalled together.
 
-    def _flush_backfill(self) -> None:
-        batch, self._backfill_buffer = self._backfill_buffer, []
+        The bridge emits `deliveryDone` after the last event of each delivery, still inside
+        the page's call, so a delivery is durable (one SQLite transaction) before it returns.
+        """
+        self._journal_buffer.append(event)
+        if len(self._journal_buffer) >= JOURNAL_BATCH:
+            self._flush_journal()
+
+    def _flush_journal(self) -> None:
+        batch, self._journal_buffer = self._journal_buffer, []
         if not batch:
             return
         try:
             self._history.record_many(self.profile.id, batch)  # type: ignore[arg-type]
         except Exception:
-            log.exception("could not journal %d backfilled messages", len(batch))
+            log.exception("could not journal %d history events", len(batch))
 
     def _on_active_chat(self, event: ActiveChatEvent) -> None:
         previous = self.active_chat
@@ -421,7 +414,7 @@ class ProfileTab(QWidget):
     def shutdown(self) -> None:
         """Delete view, then page, then profile: the profile must outlive its pages (Qt rule)."""
         self._history_timer.stop()
-        self._flush_backfill()
+        self._flush_journal()
         for obj in (self.view, self.page):
             if shiboken6.isValid(obj):
                 shiboken6.delete(obj)
