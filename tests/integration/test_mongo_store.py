@@ -35,13 +35,15 @@ PROFILE = "p1"
 CHAT = "5511988887777@c.us"
 
 
-def message(i: int, *, chat: str = CHAT, ack: int | None = None, **extra: Any) -> JournalEntry:
+def message(
+    i: int, *, chat: str = CHAT, ack: int | None = None, t: int | None = None, **extra: Any
+) -> JournalEntry:
     event = MessageEvent(
         id=f"false_{chat}_3EB0{i:016X}",
         chat_id=chat,
         from_me=False,
         type="chat",
-        t=1_700_000_000 + i,
+        t=1_700_000_000 + i if t is None else t,
         body=f"mensagem {i}",
         notify_name="Cliente",
         ack=ack,
@@ -149,6 +151,46 @@ def test_recent_messages_newest_limit_oldest_first(store: MongoHistoryStore) -> 
     assert store.recent_messages(PROFILE, CHAT, 0) == []
     assert len(store.recent_messages(PROFILE, CHAT, 100)) == 20
     assert store.recent_messages("other", CHAT, 5) == []
+
+
+def test_recent_read_uses_the_chat_hint_and_stays_exact(
+    store: MongoHistoryStore, raw_db: pymongo.database.Database
+) -> None:
+    """The bounded read (chat's recent times) returns exactly what the unbounded one would:
+    in order-shuffled batches, with several messages in one second, after messages at the top
+    were deleted (retention/erasure), and for a chat stored before the hint existed."""
+    rng = random.Random(7)
+    entries = [message(i) for i in range(260)]
+    # three more messages sharing the newest second
+    entries += [message(1000 + k, t=1_700_000_000 + 259) for k in range(3)]
+    rng.shuffle(entries)
+    for lo in range(0, len(entries), 37):
+        store.apply(entries[lo : lo + 37])
+    chat = raw_db.chats.find_one({"chat_id": CHAT})
+    assert chat is not None and len(chat["recent_ts"]) == 200
+
+    def unbounded(limit: int) -> list[str]:
+        docs = raw_db.messages.find({"profile_id": PROFILE, "chat_id": CHAT}).sort("t", -1)
+        return sorted((d["t"], d["wa_id"]) for d in docs.limit(limit))
+
+    def ids(limit: int) -> list[Any]:
+        return [(d["t"], d["id"]) for d in store.recent_messages(PROFILE, CHAT, limit)]
+
+    for limit in (1, 50, 100, 200, 300):
+        assert ids(limit) == unbounded(limit), limit
+    # the newest messages disappear (retention, erasure of a few): the hint over-promises
+    newest = raw_db.messages.find({"chat_id": CHAT}).sort("t", -1).limit(120)
+    raw_db.messages.delete_many({"_id": {"$in": [d["_id"] for d in newest]}})
+    assert ids(100) == unbounded(100)
+    # a chat document from before the hint: read falls back, then heals the hint
+    raw_db.chats.update_one({"chat_id": CHAT}, {"$unset": {"recent_ts": ""}})
+    assert ids(100) == unbounded(100)
+    healed = raw_db.chats.find_one({"chat_id": CHAT})
+    assert healed is not None and len(healed["recent_ts"]) >= 100
+    assert ids(100) == unbounded(100)
+    # the hint never leaks into what the UI reads about the chat
+    assert "recent_ts" not in (store.get_chat(PROFILE, CHAT) or {})
+    assert all("recent_ts" not in c for c in store.recent_chats(PROFILE, 10))
 
 
 def test_indexes_exist(store: MongoHistoryStore, raw_db: pymongo.database.Database) -> None:

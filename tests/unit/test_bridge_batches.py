@@ -144,7 +144,8 @@ def test_batch_fuzz_every_valid_envelope_journalled_once(
             else:
                 raw = ack(i)
                 cut = rng.randrange(len(raw))
-                batch.append(raw[:cut] + rng.choice(['"', "}", "\\", "\ud800", ""]) + raw[cut + 1 :])
+                junk = rng.choice(['"', "}", "\\", "\ud800", ""])
+                batch.append(raw[:cut] + junk + raw[cut + 1 :])
         taken = w.bridge.receiveBatch(json.dumps(batch))
         journalled = w.rows()
         history_events = sum(isinstance(e, HISTORY_EVENTS) for e in w.events)

@@ -86,11 +86,12 @@ def test_revoke_keeps_the_text_and_reaction_removal_is_a_tombstone() -> None:
 def test_chat_partials_phone_lid_and_latest_name() -> None:
     lid_chat = chat_partial_of_message({"chat_id": "123456789@lid", "t": 5, "chat_name": "Old"})
     assert lid_chat == {"chat_id": "123456789@lid", "last_t": 5, "name": "Old", "name_t": 5,
-                        "lid": "123456789@lid"}  # fmt: skip
+                        "lid": "123456789@lid", "recent_ts": [5]}  # fmt: skip
     newer = chat_partial_of_message({"chat_id": "123456789@lid", "t": 9, "chat_name": "New"})
     assert newer is not None
     joined = join_chats(newer, lid_chat)
     assert joined["name"] == "New" and joined["last_t"] == 9 and "phone" not in joined
+    assert joined["recent_ts"] == [9, 5]
     assert phone_of_chat_id("5511988887777@c.us") == "5511988887777"
     assert phone_of_chat_id("120363@g.us") is None and phone_of_chat_id("1@lid") is None
 
@@ -100,3 +101,40 @@ def test_search_tokens_fold_accents_and_cover_every_version() -> None:
     assert tokens("Olá, preço: R$ 100 mil!") == ["ola", "preco", "100", "mil"]
     doc = {"body": "novo", "edits": [{"body": "Antigo texto", "at_ms": 0}], "chat_name": "Mariana"}
     assert set(message_words(doc)) == {"novo", "antigo", "texto", "mariana"}
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 10**6), max_size=30), min_size=1, max_size=12),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=200, deadline=None)
+def test_recent_times_join_is_order_free_and_bounds_the_newest(
+    batches: list[list[int]], rnd: Any
+) -> None:
+    """Chat documents end with the same recent times whatever the batch order, and the
+    `limit`-th newest kept time never cuts off one of the newest `limit` messages."""
+    from wacrm_desktop.core.history_model import (
+        RECENT_TIMES_KEPT,
+        join_recent_times,
+        recent_times_bound,
+    )
+
+    def fold_all(order: list[list[int]]) -> list[int]:
+        out: list[int] = []
+        for batch in order:
+            out = join_recent_times(out, join_recent_times([], batch))
+        return out
+
+    shuffled = list(batches)
+    rnd.shuffle(shuffled)
+    final = fold_all(batches)
+    assert final == fold_all(shuffled) == fold_all(batches + shuffled)  # order-free, idempotent
+    assert len(final) <= RECENT_TIMES_KEPT
+    every = sorted((t for b in batches for t in b), reverse=True)
+    for limit in (1, 5, 50, 100):
+        bound = recent_times_bound(final, limit)
+        if bound is None:
+            continue
+        newest = every[:limit]
+        assert all(t >= bound for t in newest)
+        assert sum(t >= bound for t in every) >= limit

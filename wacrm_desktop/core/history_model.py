@@ -255,6 +255,34 @@ def phone_of_chat_id(chat_id: str | None) -> str | None:
     return user if user.isdigit() and 8 <= len(user) <= 15 else None
 
 
+#: How many of a chat's newest distinct message times its document keeps (``recent_ts``).
+RECENT_TIMES_KEPT = 200
+
+
+def join_recent_times(a: Iterable[Any], b: Iterable[Any]) -> list[int]:
+    """The newest `RECENT_TIMES_KEPT` distinct times of both lists, newest first.
+
+    A union truncated to the largest N is commutative, associative and idempotent, like the
+    other joins, so the chat document ends the same whatever the order of the batches.
+    """
+    times = {t for t in (*a, *b) if isinstance(t, int) and not isinstance(t, bool)}
+    return sorted(times, reverse=True)[:RECENT_TIMES_KEPT]
+
+
+def recent_times_bound(recent_ts: Any, limit: int) -> int | None:
+    """A time at or after which at least `limit` of the chat's messages lie (None: unknown).
+
+    Each kept time belongs to at least one stored message, so the `limit`-th newest distinct
+    time bounds the chat's newest `limit` messages. It is only a hint for the read: a read
+    that gets fewer than `limit` messages above it (e.g. after retention deleted some) asks
+    again without it.
+    """
+    if not isinstance(recent_ts, list) or limit <= 0 or len(recent_ts) < limit:
+        return None
+    bound = recent_ts[limit - 1]
+    return bound if isinstance(bound, int) and not isinstance(bound, bool) else None
+
+
 def chat_partial_of_message(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """What a captured message says about its chat (None without a chat id)."""
     chat_id = payload.get("chat_id")
@@ -264,6 +292,7 @@ def chat_partial_of_message(payload: Mapping[str, Any]) -> dict[str, Any] | None
     t = payload.get("t")
     if isinstance(t, int) and not isinstance(t, bool):
         out["last_t"] = t
+        out["recent_ts"] = [t]
         if payload.get("chat_name"):
             out["name"] = payload["chat_name"]
             out["name_t"] = t
@@ -291,6 +320,8 @@ def join_chats(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = bool(va) or bool(vb)
         elif name == "last_t":
             out[name] = max(va, vb)
+        elif name == "recent_ts":
+            out[name] = join_recent_times(va, vb)
         else:
             out[name] = max(va, vb, key=_sort_key)
     names = [(d.get("name_t", -1), d["name"]) for d in (a, b) if d.get("name")]
