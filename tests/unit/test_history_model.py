@@ -138,3 +138,14 @@ def test_recent_times_join_is_order_free_and_bounds_the_newest(
         newest = every[:limit]
         assert all(t >= bound for t in newest)
         assert sum(t >= bound for t in every) >= limit
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_fold_equals_its_definition(text: str) -> None:
+    """The fast fold (translate table) is NFKD + casefold without any combining mark."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    expected = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert fold(text) == expected
