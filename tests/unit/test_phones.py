@@ -14,6 +14,7 @@ from wacrm_desktop.core.phones import (
     mask,
     ninth_digit_variants,
     normalize,
+    phones_in,
     same_person,
     search_fragment,
 )
@@ -202,3 +203,88 @@ def test_property_lid_ids_never_normalize(digits: str) -> None:
         assert br_match_key(wid) is None
         assert ninth_digit_variants(wid) == set()
         assert not same_person(wid, wid)
+
+
+# --------------------------------------------------------------------------- odd real-world forms
+# Kinds of faults other projects hit (see the audit notes in the commit messages):
+# libphonenumber #1979 / libphonenumber-for-php #341 ("0055…" typed by Brazilians is
+# INVALID_COUNTRY_CODE), Number-Phone #77/#81 ("(0xx85) 2222-2222", carrier codes),
+# phone fields holding several numbers or an extension, and ninth-digit code that turns a
+# landline into a mobile by blindly adding a 9.
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("(0xx11) 99001-0001", "5511990010001"),  # old "0xx DDD" notation
+        ("0XX85 2222-2222", "558522222222"),
+        ("0 xx 11 99001 0001", "5511990010001"),
+        ("0055 21 96750-6838", "5521967506838"),  # "00" international prefix + 55
+        ("005511990010001", "5511990010001"),
+        ("00351 912 345 678", "351912345678"),
+        ("00 1 305 555 0123", "13055550123"),
+        ("0021 1 305 555 0123", "13055550123"),  # "00" + carrier 21 + country code
+        ("(11) 3333-4444 ramal 23", "551133334444"),  # extension text is not the number
+        ("(11) 3333-4444 r. 23", "551133334444"),
+        ("+55 11 3333-4444 x23", "551133334444"),
+        ("+55 11 3333-4444 ext. 23", "551133334444"),
+        ("+5511990010001@c.us", "5511990010001"),  # a "+" some integrations keep in ids
+        ("5511990010001.0:12@s.whatsapp.net", "5511990010001"),  # agent + device suffix
+    ],
+)
+def test_normalize_odd_real_world_forms(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("(11) 99001-0001 / (11) 3333-4444", ("5511990010001", "551133334444")),
+        ("11 99001-0001, 11 3333-4444", ("5511990010001", "551133334444")),
+        ("11 99001-0001; 11 3333-4444", ("5511990010001", "551133334444")),
+        ("11990010001 ou 1133334444", ("5511990010001", "551133334444")),
+        ("11 99001-0001 e 11 3333-4444", ("5511990010001", "551133334444")),
+        ("11 99001-0001 - 11 3333-4444", ("5511990010001", "551133334444")),
+        ("(11) 99001-0001\n(11) 3333-4444", ("5511990010001", "551133334444")),
+        ("Cel: (11) 99001-0001 Fixo: (11) 3333-4444", ("5511990010001", "551133334444")),
+        ("(11) 99001-0001 / 99001-0002", ("5511990010001", "5511990010002")),  # DDD once
+        ("+55 (11) 99001-0001 (WhatsApp)", ("5511990010001",)),
+        ("(11) 3333-4444 ramal 200 / (11) 99001-0001", ("551133334444", "5511990010001")),
+        ("+5511990010001", ("5511990010001",)),
+        ("0800 123 4567", ()),
+        ("não tem", ()),
+        ("", ()),
+        (None, ()),
+    ],
+)
+def test_phones_in_a_crm_field(field: str | None, expected: tuple[str, ...]) -> None:
+    assert phones_in(field) == expected
+
+
+def test_same_person_looks_at_every_number_of_a_field() -> None:
+    field = "(11) 3333-4444 / (11) 99001-0001"
+    assert same_person(field, "5511990010001@c.us")
+    assert same_person(field, "551190010001")  # ninth digit missing on WhatsApp
+    assert same_person(field, "551133334444")
+    assert not same_person(field, "5511990010009")
+    assert not same_person(field, "5521990010001")  # same last 8, other DDD
+
+
+def test_ninth_digit_tolerance_never_turns_a_landline_into_a_mobile() -> None:
+    # 9 3333-4444 is a mobile; 3333-4444 a landline: two different lines (and people).
+    assert not same_person("5511933334444", "+551133334444")
+    assert not same_person("(11) 3333-4444", "5511933334444@c.us")
+    assert ninth_digit_variants("5511933334444") == {"5511933334444"}
+    # Old 8-digit mobiles began with 6-9 (and, in DDD 11 from 2011, with 5).
+    assert same_person("551190010002", "5511990010002")
+    assert same_person("551151234567", "5511951234567")
+    assert not same_person("552151234567", "5521951234567")
+    assert ninth_digit_variants("5511951234567") == {"5511951234567", "551151234567"}
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300)
+def test_property_phones_in_never_raises_and_returns_normalised_numbers(text: str) -> None:
+    found = phones_in(text)
+    assert len(set(found)) == len(found)
+    assert all(normalize(n) == n for n in found)

@@ -5,7 +5,14 @@ Brazilian specifics drive most of this module:
 * a number is ``+55`` + DDD (2 digits) + subscriber (8 digits for landlines, 9 for mobiles);
 * mobiles gained a leading ``9`` ("nono dígito") between 2012 and 2016, but WhatsApp still
   keeps many accounts under the old 8-digit id (``551190010002@c.us``) while the CRM stores
-  ``+5511990010002``. So a person is identified by country + DDD + the last 8 digits.
+  ``+5511990010002``. So a person is identified by country + DDD + the last 8 digits, with
+  one guard: only an old MOBILE number (8 digits beginning with 6-9, or with 5 in DDD 11,
+  where Anatel allowed it from 2011) ever gained the 9. A landline (2-5) never did, so
+  ``(11) 3333-4444`` and ``(11) 93333-4444`` are two different lines.
+
+Phone fields typed by people (CRM imports, forms) hold odd forms: several numbers in one
+field, extensions ("ramal 23"), labels ("Cel:"), the old "0xx11" notation, "00 55…"
+international dialling. `phones_in` reads every number out of such a field.
 
 A ``@lid`` id is an opaque WhatsApp "linked id": its digits are NOT a phone number and must
 never be used as one, so every function here returns "no phone" for it.
@@ -26,6 +33,7 @@ __all__ = [
     "mask",
     "ninth_digit_variants",
     "normalize",
+    "phones_in",
     "same_person",
     "search_fragment",
 ]
@@ -52,6 +60,17 @@ _PHONE_SERVERS = frozenset({"c.us", "s.whatsapp.net"})
 _TYPED_PHONE_RE = re.compile(r"^\+?[0-9\s().\-/]{4,40}$")
 _DIGITS_RE = re.compile(r"\d")
 _WID_RE = re.compile(r"^(?P<user>[^@]*)@(?P<server>[A-Za-z0-9.\-]+)$")
+# "(0xx11) 9…": the old written form of "trunk prefix + any carrier + DDD".
+_ZERO_XX_RE = re.compile(r"(?<!\d)0\s*[xX]\s*[xX]\s*")
+# An extension after the number: "ramal 23", "r. 23", "ext. 23", "x23", "#23".
+_EXTENSION = r"(?:\b(?:ramal|ram|extens[aã]o|ext)\b\.?|\br\.|(?<=[\d\s])x|#)\s*:?\s*\d{1,6}\b"
+_TRAILING_EXTENSION_RE = re.compile(r"\s*" + _EXTENSION + r"\s*$", re.IGNORECASE)
+_ANY_EXTENSION_RE = re.compile(_EXTENSION, re.IGNORECASE)
+# Inside a field with several numbers: words ("Cel:", "ou", "WhatsApp") and list punctuation
+# separate the numbers; a dash separates only when spaced (inside a number it is a mask).
+_WORD_RE = re.compile(r"[^\W\d_]+\.?:?")
+_SEPARATOR_RE = re.compile(r"[/;,|\n\r\t]+|\s+-\s+")
+_EMPTY_PARENS_RE = re.compile(r"\(\s*\)")
 
 
 def _br_national_ok(national: str) -> bool:
@@ -68,6 +87,15 @@ def _br_national_ok(national: str) -> bool:
     if len(subscriber) == 8:
         return subscriber[0] in "23456789"  # 2-5 landline, 6-9 mobile without the ninth digit
     return False
+
+
+def _old_mobile(ddd: str, last8: str) -> bool:
+    """An 8-digit number of the mobile ranges before the ninth digit (so it gained a 9).
+
+    Mobiles began with 6-9; DDD 11 also used 5 from April 2011 (Anatel). Landlines begin
+    with 2-5 and never gained a 9.
+    """
+    return last8[:1] in ("6", "7", "8", "9") or (ddd == "11" and last8[:1] == "5")
 
 
 def _from_parsed(number: phonenumbers.PhoneNumber) -> str | None:
@@ -129,12 +157,15 @@ def normalize(raw: str | None, region: str = "BR") -> str | None:
         match = _WID_RE.match(text)
         if match is None or match.group("server").lower() not in _PHONE_SERVERS:
             return None
-        user = match.group("user").split(":", 1)[0]  # drop a multi-device suffix
+        # Drop a multi-device suffix (":12") and a Baileys-style agent (".0"); tolerate a "+".
+        user = match.group("user").split(":", 1)[0].split(".", 1)[0].lstrip("+")
         if not user.isdigit():
             return None
         return _parse("+" + user, None)
     if text.lower().startswith("tel:"):
         text = text[4:].strip()
+    text = _ZERO_XX_RE.sub("0", text)
+    text = _TRAILING_EXTENSION_RE.sub("", text)
     if not _TYPED_PHONE_RE.match(text):
         return None
     if text.startswith("+"):
@@ -142,10 +173,63 @@ def normalize(raw: str | None, region: str = "BR") -> str | None:
     digits = "".join(_DIGITS_RE.findall(text))
     if not digits:
         return None
+    if digits.startswith("00"):
+        return _international_00(digits)
     if digits.startswith("0"):
         # Trunk prefix (and carrier code) of a national number: phonenumbers strips them.
         return _parse(digits, region)
     return _normalize_digits(digits, region, bare=text.isdigit())
+
+
+def _international_00(digits: str) -> str | None:
+    """ "00" + country code, or "00" + a Brazilian carrier + country code.
+
+    phonenumbers reads Brazil's international prefix as "00" + a 2-digit carrier, so the
+    "0055 21 9…" many Brazilians write fails with region BR (libphonenumber #1979), and
+    "0055 11 9…" even becomes a "possible" US number. Both readings are tried here, plain
+    "00" first, and only a VALID number is accepted.
+    """
+    for rest in (digits[2:], digits[4:]):
+        if rest and not rest.startswith("0"):
+            found = _parse("+" + rest, None, strict=True)
+            if found is not None:
+                return found
+    return None
+
+
+def phones_in(text: str | None, region: str = "BR") -> tuple[str, ...]:
+    """Every phone number in a CRM field, normalised, in order, without repeats.
+
+    For fields typed by people: "(11) 99001-0001 / (11) 3333-4444", "… ou …", "Cel: … Fixo:
+    …", "(11) 3333-4444 ramal 20", "(11) 99001-0001 / 99001-0002" (the DDD written once).
+    A WhatsApp id or a single number gives at most one; nothing usable gives ().
+    """
+    if not text or not isinstance(text, str):
+        return ()
+    single = normalize(text, region)
+    if single is not None:
+        return (single,)
+    if "@" in text:  # an id is one thing: never split it into "numbers"
+        return ()
+    cleaned = _ANY_EXTENSION_RE.sub("|", _ZERO_XX_RE.sub("0", text))
+    cleaned = _WORD_RE.sub("|", cleaned)
+    out: list[str] = []
+    last_ddd: str | None = None
+    for piece in _SEPARATOR_RE.split(_EMPTY_PARENS_RE.sub(" ", cleaned)):
+        piece = piece.strip(" .:-()")
+        digits = "".join(_DIGITS_RE.findall(piece))
+        if len(digits) < 8:
+            continue
+        found = normalize(piece, region)
+        if found is None and last_ddd is not None and len(digits) in (8, 9):
+            found = normalize(last_ddd + digits, region)  # "(11) 9…-… / 9…-…"
+        if found is None:
+            continue
+        key = br_match_key(found)
+        last_ddd = key[0] if key is not None else None
+        if found not in out:
+            out.append(found)
+    return tuple(out)
 
 
 def _split(e164_digits: str) -> tuple[int, str] | None:
@@ -161,8 +245,10 @@ def _split(e164_digits: str) -> tuple[int, str] | None:
 
 
 def br_match_key(e164_digits: str) -> tuple[str, str] | None:
-    """(DDD, last 8 digits) of a Brazilian number: equal keys mean the same line.
+    """(DDD, last 8 digits) of a Brazilian number: the ninth-digit-tolerant key.
 
+    Equal keys are necessary, not sufficient, for the same line: `same_person` also demands
+    that a spelling without the 9 be an old mobile (a landline never gained a 9).
     None for foreign numbers and for anything that is not a Brazilian phone.
     """
     parts = _split(e164_digits) if e164_digits else None
@@ -184,7 +270,7 @@ def ninth_digit_variants(digits: str) -> set[str]:
     if key is None:
         return {normalized}
     ddd, last8 = key
-    if len(normalized) == 13 or last8[0] in "6789":
+    if _old_mobile(ddd, last8):
         spellings = {f"55{ddd}{last8}", f"55{ddd}9{last8}"}
         # Drop a spelling that is not a Brazilian number at all ("9 1234-5678" without its 9).
         return {s for s in spellings if normalize(s) == s} | {normalized}
@@ -212,21 +298,29 @@ def search_fragment(digits: str) -> str:
     return national
 
 
+def _same_line(a: str, b: str) -> bool:
+    """Two normalised numbers are one line: equal, or a mobile with and without its 9."""
+    if a == b:
+        return True
+    ka, kb = br_match_key(a), br_match_key(b)
+    if ka is None or kb is None or ka != kb:
+        return False
+    ddd, last8 = ka
+    # Same DDD + last 8 but different spellings: one has the ninth digit, the other not.
+    return len(a) != len(b) and _old_mobile(ddd, last8)
+
+
 def same_person(a: str | None, b: str | None) -> bool:
     """True when two numbers are the same line, tolerating the Brazilian ninth digit.
 
-    Brazil: same DDD and same last 8 digits. Elsewhere: the same full number.
-    Either side may be any form `normalize` accepts (the CRM's "+55…", a WhatsApp id).
+    Brazil: same DDD and same last 8 digits, where a spelling without the 9 must be an old
+    mobile (never a landline). Elsewhere: the same full number. Either side may be any form
+    `normalize` accepts (the CRM's "+55…", a WhatsApp id) or a CRM field with several
+    numbers (`phones_in`): any pair that is the same line counts.
     """
     if not a or not b:
         return False
-    na, nb = normalize(a), normalize(b)
-    if na is None or nb is None:
-        return False
-    ka, kb = br_match_key(na), br_match_key(nb)
-    if ka is not None or kb is not None:
-        return ka == kb
-    return na == nb
+    return any(_same_line(x, y) for x in phones_in(a) for y in phones_in(b))
 
 
 def _mask_digits(digits: str) -> str:
