@@ -170,6 +170,71 @@ def test_suffix_collision_with_other_ddd_is_rejected(
     assert _ids(other.leads) == [1004]
 
 
+@pytest.mark.parametrize(
+    ("stored", "suffix_only"),
+    [
+        ("(11) 3333-4444 / (11) 99001-0077", False),  # two numbers in one field
+        ("11 3333-4444 ou 11 99001-0077", False),
+        ("Cel: (11) 99001-0077 Fixo: (11) 3333-4444", False),
+        ("(11) 99001-0077 ramal 2", False),
+        ("(0xx11) 99001-0077", False),
+        ("0055 11 99001-0077", False),
+        ("11.99001.0077", False),
+        (" +55 (11) 99001-0077 ", False),
+        ("(11) 9001-0077", True),  # stored without the ninth digit
+    ],
+)
+def test_odd_stored_phone_forms_are_matched(
+    service: LeadService, sim: CvCrmSimulator, stored: str, suffix_only: bool
+) -> None:
+    sim.put_lead({"idlead": 1077, "nome": "Odd Form", "telefone": stored})
+    result = service.lookup("5511990010077@c.us", None)
+    assert result.status == "found" and _ids(result.leads) == [1077]
+    assert result.suffix_only is suffix_only
+
+
+def test_a_landline_is_never_the_lead_of_a_mobile_chat(
+    service: LeadService, sim: CvCrmSimulator
+) -> None:
+    # Same DDD and last 8 digits, but (11) 3333-4444 is a landline: 9 3333-4444 is
+    # another line, so showing this card would show a stranger's lead.
+    sim.put_lead({"idlead": 1078, "nome": "Escritório", "telefone": "+551133334444"})
+    assert service.lookup("5511933334444@c.us", None).status == "not_found"
+    assert _ids(service.lookup("551133334444@c.us", None).leads) == [1078]
+
+
+class _RowsClient:
+    """A client whose search answers fixed rows (shapes the simulator does not produce)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def search_leads(self, telefone: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        def digits(value: Any) -> str:
+            return "".join(c for c in str(value or "") if c.isdigit())
+
+        return [
+            r
+            for r in self.rows
+            if telefone and any(telefone in digits(r.get(k)) for k in ("telefone", "celular"))
+        ]
+
+
+def test_the_celular_field_is_matched_too(cache: Cache, clock: FakeClock) -> None:
+    # [UNCERTAIN] notes §5: `celular` was never seen on a lead; if a tenant sends it, a
+    # landline in `telefone` must not hide the WhatsApp mobile in `celular`.
+    rows = [{"idlead": 7, "telefone": "(11) 3333-4444", "celular": "(11) 99001-0088"}]
+    client = _RowsClient(rows)
+    service = LeadService(lambda: client, cache, key_prefix=PREFIX, clock=clock)
+    result = service.lookup("5511990010088@c.us", None)
+    assert result.status == "found" and _ids(result.leads) == [7]
+    assert result.suffix_only is False
+    assert result.lead is not None and result.lead.phone == "(11) 3333-4444"
+    # from the cache as well (the card keeps every number)
+    again = service.lookup("5511990010088", None)
+    assert again.from_cache and _ids(again.leads) == [7] and again.suffix_only is False
+
+
 def test_two_candidates_latest_conversion_first(cache: Cache, clock: FakeClock) -> None:
     seed = load_seed()
     extra = copy.deepcopy(next(lead for lead in seed["leads"] if lead["idlead"] == 1001))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from wacrm_desktop.core.leads import (
+    CancelReason,
     CrmAuthError,
     CrmBadResponse,
     CrmError,
@@ -17,6 +18,7 @@ from wacrm_desktop.core.leads import (
     CrmRejected,
     CrmRouteNotAllowed,
     CrmUnavailable,
+    Interaction,
     Lead,
     Situation,
 )
@@ -154,3 +156,116 @@ def test_crm_errors_carry_pt_br_messages() -> None:
     rejected = CrmRejected(mensagem="Lead não encontrado", codigo=404)
     assert rejected.mensagem == "Lead não encontrado" and "Lead não encontrado" in str(rejected)
     assert CrmUnavailable(retry_after=3.0).retry_after == 3.0
+
+
+# --------------------------------------------------------------------------- odd real-world shapes
+
+
+def test_html_entities_in_crm_text_are_decoded() -> None:
+    # A PHP back end may send htmlentities()-encoded text; the card and the quick replies
+    # must show "João", not "Jo&atilde;o". A bare "&" (no entity) stays as it is.
+    lead = Lead.from_api(
+        {
+            "idlead": 1,
+            "nome": "Jo&atilde;o &amp; Maria D&#39;Avila",
+            "situacao": {"id": 2, "nome": "Em Negocia&ccedil;&atilde;o"},
+            "corretor": {"nome": "Andr&eacute; &#x4C;ima"},
+            "imobiliaria": {"nome": "M&M Im&oacute;veis"},
+            "empreendimento": [{"id": 1, "nome": "Edif&iacute;cio Sol &amp; Mar"}],
+            "tags": ["&quot;vip&quot;"],
+        }
+    )
+    assert lead.name == "João & Maria D'Avila"
+    assert lead.situation_name == "Em Negociação"
+    assert lead.broker_name == "André Lima"
+    assert lead.agency_name == "M&M Imóveis"
+    assert lead.developments == ("Edifício Sol & Mar",)
+    assert lead.tags == ('"vip"',)
+
+
+def test_interaction_description_from_html_becomes_plain_text() -> None:
+    item = Interaction.from_api(
+        {
+            "idinteracao": 5,
+            "descricao": (
+                "<p>Cliente ligou.<br />Quer visita &agrave;s 10h.</p><p>Valor &lt; 500 mil</p>"
+            ),
+            "tipo": "L",
+        }
+    )
+    assert item.description == "Cliente ligou.\nQuer visita às 10h.\nValor < 500 mil"
+    plain = Interaction.from_api({"idinteracao": 6, "descricao": "valor < 500 e > 300"})
+    assert plain.description == "valor < 500 e > 300"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([{"id": 1, "nome": "A"}, {"id": 2, "nome": "B"}], ("A", "B")),
+        ({"id": 1, "nome": "A"}, ("A",)),
+        ({"43": {"id": 43, "nome": "A"}, "44": {"id": 44, "nome": "B"}}, ("A", "B")),  # PHP
+        ({}, ()),
+        ([], ()),
+        (None, ()),
+        ("A, B", ("A", "B")),
+        ([None, {"nome": None}, {"id": 3}], ()),
+    ],
+)
+def test_empreendimento_shapes(value: Any, expected: tuple[str, ...]) -> None:
+    assert Lead.from_api({"idlead": 1, "empreendimento": value}).developments == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-28 18:40:00", "2026-11-28 18:40:00"),  # the documented form (Brasília)
+        ("0000-00-00 00:00:00", None),  # MySQL "zero date" = no date
+        ("0000-00-00", None),
+        ("", None),
+        ("2026-11-28", "2026-11-28"),
+        ("2026-11-28T18:40:00", "2026-11-28 18:40:00"),
+        ("2026-11-28T21:40:00Z", "2026-11-28 18:40:00"),  # UTC shown in Brasília time
+        ("2026-11-28T18:40:00-03:00", "2026-11-28 18:40:00"),
+        ("2026-11-28 18:40:00.123456", "2026-11-28 18:40:00"),
+        ("28/11/2026 18:40", "2026-11-28 18:40:00"),
+        ("28/11/2026 18:40:05", "2026-11-28 18:40:05"),
+        ("28/11/2026", "2026-11-28"),
+    ],
+)
+def test_crm_dates_are_normalised(raw: str, expected: str | None) -> None:
+    lead = Lead.from_api({"idlead": 1, "data_cad": raw, "ultima_data_conversao": raw})
+    assert lead.created_at == expected and lead.last_conversion_at == expected
+    assert Interaction.from_api({"idinteracao": 1, "data_cad": raw}).created_at == expected
+
+
+def test_zero_dates_do_not_win_the_latest_conversion_order() -> None:
+    older = Lead.from_api({"idlead": 1, "ultima_data_conversao": "2020-01-01 00:00:00"})
+    zero = Lead.from_api({"idlead": 2, "ultima_data_conversao": "0000-00-00 00:00:00"})
+    assert zero.last_conversion_at is None and older.last_conversion_at == "2020-01-01 00:00:00"
+
+
+def test_every_phone_of_the_lead_is_matched() -> None:
+    # telefone a landline, celular the WhatsApp mobile; or several numbers in telefone.
+    lead = Lead.from_api({"idlead": 1, "telefone": "(11) 3333-4444", "celular": "(11) 99001-0001"})
+    assert lead.phone == "(11) 3333-4444"  # resent as it is on edits
+    assert lead.phone_match("5511990010001") == "exact"
+    assert lead.phone_match("551190010001") == "suffix"
+    assert lead.phone_match("551133334444") == "exact"
+    assert lead.phone_match("5511990010009") is None
+    several = Lead.from_api({"idlead": 2, "telefone": "11 3333-4444 / 11 99001-0001"})
+    assert several.phone_match("5511990010001") == "exact"
+    only_cell = Lead.from_api({"idlead": 3, "telefone": None, "celular": "+5511990010001"})
+    assert only_cell.phone == "+5511990010001"
+    assert only_cell.phone_match("5511990010001") == "exact"
+    assert Lead.from_api({"idlead": 4}).phone_match("5511990010001") is None
+    # The cache card keeps every number (and reads a card written before this field).
+    assert Lead.from_card(json.loads(json.dumps(lead.to_card()))) == lead
+    old_card = lead.to_card()
+    old_card.pop("phones")
+    assert Lead.from_card(old_card).phone_match("551133334444") == "exact"
+
+
+def test_cancel_reason_name_is_sent_back_exactly_and_shown_decoded() -> None:
+    reason = CancelReason.from_api({"idmotivo_cancelamento": 3, "nome": "Im&oacute;vel vendido"})
+    assert reason.name == "Im&oacute;vel vendido"  # the write must match the catalog
+    assert reason.label == "Imóvel vendido"

@@ -6,15 +6,25 @@ strings, nested objects (`situacao`, `corretor`, `imobiliaria`, `gestor`) may be
 may be missing. Parsing is therefore lenient: anything unusable becomes None/empty, and only a
 lead without a usable id is refused.
 
+Text from the CRM may carry HTML entities ("Jo&atilde;o", a PHP back end's htmlentities) and
+interaction texts HTML tags; both become plain text here. Dates become "YYYY-MM-DD HH:MM:SS"
+(Brasília) whatever the spelling, and MySQL's "0000-00-00" zero date becomes None.
+
 The errors live here (not in the HTTP adapter) so that services can catch them while
 importing nothing but `core/`; `adapters.cvcrm` re-exports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import html
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from .phones import normalize, phones_in, same_person
 
 __all__ = [
     "CARD_VERSION",
@@ -34,11 +44,25 @@ __all__ = [
 
 CARD_VERSION = 1
 
+_BRASILIA = ZoneInfo("America/Sao_Paulo")
+# Only complete entities ("&atilde;", "&#233;", "&#xE9;"): a bare "&" as in "M&M" stays.
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_BREAK_RE = re.compile(r"<br\s*/?>|</(?:p|div|li|tr|h[1-6])\s*>", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[A-Za-z/!][^<>]*>")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+)
+
 
 # --------------------------------------------------------------------------- lenient readers
 
 
-def _text(value: Any) -> str | None:
+def _plain(value: Any) -> str | None:
     """A non-empty stripped string, or None (numbers become their decimal text)."""
     if value is None or isinstance(value, bool):
         return None
@@ -48,6 +72,67 @@ def _text(value: Any) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _unescape(text: str) -> str:
+    """Decode complete HTML entities, twice at most (PHP double-encoding: "&amp;atilde;")."""
+    for _ in range(2):
+        if "&" not in text:
+            break
+        text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text)
+    return text
+
+
+def _text(value: Any) -> str | None:
+    """`_plain` for text read from CV CRM: HTML entities decoded."""
+    text = _plain(value)
+    return _plain(_unescape(text)) if text and "&" in text else text
+
+
+def _html_text(value: Any) -> str | None:
+    """Text that may be an HTML fragment (interactions): line breaks kept, tags dropped."""
+    text = _plain(value)
+    if not text:
+        return None
+    if _TAG_RE.search(text):
+        text = _TAG_RE.sub("", _BREAK_RE.sub("\n", text))
+    lines = (" ".join(_unescape(line).split()) for line in text.splitlines())
+    return _plain("\n".join(line for line in lines if line))
+
+
+def _date(value: Any) -> str | None:
+    """CV CRM date as "YYYY-MM-DD HH:MM:SS" (or "YYYY-MM-DD"), Brasília time; None if none.
+
+    The documented form is Brasília local time without offset (notes §1) and is kept as it
+    is; "0000-00-00…" (MySQL's zero date) means no date; ISO values with an offset or "Z"
+    are converted to Brasília time; "dd/mm/aaaa [HH:MM[:SS]]" is reordered. Anything else
+    is kept as text, since the card only displays it.
+    """
+    text = _plain(value)
+    if text is None or text.startswith("0000-00-00"):
+        return None
+    if len(text) == 10:
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return datetime.strptime(text, fmt).strftime("%Y-%m-%d")
+            except ValueError:
+                pass
+        return text
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        stamp = None
+        for fmt in _DATE_FORMATS:
+            try:
+                stamp = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if stamp is None:
+            return text
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(_BRASILIA)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _int(value: Any) -> int | None:
@@ -72,14 +157,22 @@ def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _names(value: Any, keys: tuple[str, ...] = ("nome",)) -> tuple[str, ...]:
-    """Names from a list of objects/strings, a single object or a comma-separated string."""
+def _names(
+    value: Any, keys: tuple[str, ...] = ("nome",), read: Callable[[Any], str | None] = _text
+) -> tuple[str, ...]:
+    """Names from a list of objects/strings, a single object or a comma-separated string.
+
+    A PHP array with non-sequential keys arrives as an object keyed by id
+    (`{"43": {"id": 43, "nome": …}}`): its values are the items.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         items: Iterable[Any] = value.split(",")
     elif isinstance(value, Mapping):
-        items = [value]
+        nested = list(value.values())
+        keyed = nested and all(isinstance(v, Mapping) for v in nested)
+        items = nested if keyed and not any(k in value for k in keys) else [value]
     elif isinstance(value, list | tuple):
         items = value
     else:
@@ -87,9 +180,9 @@ def _names(value: Any, keys: tuple[str, ...] = ("nome",)) -> tuple[str, ...]:
     out: list[str] = []
     for item in items:
         if isinstance(item, Mapping):
-            name = next((_text(item.get(k)) for k in keys if _text(item.get(k))), None)
+            name = next((read(item.get(k)) for k in keys if read(item.get(k))), None)
         else:
-            name = _text(item)
+            name = read(item)
         if name and name not in out:
             out.append(name)
     return tuple(out)
@@ -106,6 +199,9 @@ def _nested(d: Mapping[str, Any], key: str, field: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- model
+
+# Lead fields that hold phone numbers, in display order ([UNCERTAIN] `celular`, see from_api).
+_PHONE_KEYS = ("telefone", "celular")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +229,20 @@ class Lead:
     last_conversion_at: str | None = None
     score: int | None = None
     tags: tuple[str, ...] = ()
+    # Every phone field as CV CRM sent it (`telefone`, then `celular`), for matching only;
+    # `phone` is what edits resend as `telefone`.
+    phones: tuple[str, ...] = ()
+
+    def phone_match(self, digits: str | None) -> Literal["exact", "suffix"] | None:
+        """How a chat's number matches this lead: "exact", "suffix" (same DDD + last 8,
+        one side without the ninth digit) or None. Looks at every number of every field."""
+        wanted = normalize(digits) if digits else None
+        if wanted is None:
+            return None
+        found = [n for text in (self.phones or (self.phone,)) for n in phones_in(text)]
+        if wanted in found:
+            return "exact"
+        return "suffix" if any(same_person(n, wanted) for n in found) else None
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> Lead:
@@ -149,9 +259,11 @@ class Lead:
         media = _text(d.get("midia_principal"))
         if media is None:
             media = next(iter(_names(d.get("midias"), ("nome", "midia"))), None)
-        # [UNCERTAIN] notes §5: `celular` never appeared on a lead, only `telefone`; read it
-        # only as a fallback.
-        phone = _text(d.get("telefone")) or _text(d.get("celular"))
+        # [UNCERTAIN] notes §5: `celular` never appeared on a lead, only `telefone`; it is
+        # shown only as a fallback, but matched as well (a landline in `telefone` and the
+        # WhatsApp mobile in `celular` must still find the lead).
+        phones = tuple(dict.fromkeys(p for p in (_plain(d.get(k)) for k in _PHONE_KEYS) if p))
+        phone = phones[0] if phones else None
         return cls(
             id=lead_id,
             name=_text(d.get("nome")) or "Sem nome",
@@ -167,10 +279,11 @@ class Lead:
             developments=_names(d.get("empreendimento")),
             origin=_text(d.get("origem")),
             media=media,
-            created_at=_text(d.get("data_cad")),
-            last_conversion_at=_text(d.get("ultima_data_conversao")),
+            created_at=_date(d.get("data_cad")),
+            last_conversion_at=_date(d.get("ultima_data_conversao")),
             score=_int(d.get("score")),
             tags=_names(d.get("tags"), ("nome", "tag")),
+            phones=phones,
         )
 
     def to_card(self) -> dict[str, Any]:
@@ -194,35 +307,45 @@ class Lead:
             "last_conversion_at": self.last_conversion_at,
             "score": self.score,
             "tags": list(self.tags),
+            "phones": list(self.phones),
         }
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Lead:
         """Inverse of `to_card`; raises ValueError for a card of another version or shape,
-        so a cache written by another app version is treated as a miss."""
+        so a cache written by another app version is treated as a miss. Values are taken
+        as stored (already decoded by `from_api`); a card without `phones` is read too."""
         if not isinstance(card, Mapping) or card.get("v") != CARD_VERSION:
             raise ValueError("not a lead card of this version")
         lead_id = _int(card.get("id"))
         if lead_id is None:
             raise ValueError("lead card has no id")
+        phone = _plain(card.get("phone"))
+        raw_phones = card.get("phones")
+        phones = (
+            tuple(p for p in (_plain(x) for x in raw_phones) if p)
+            if isinstance(raw_phones, list)
+            else ((phone,) if phone else ())
+        )
         return cls(
             id=lead_id,
-            name=_text(card.get("name")) or "Sem nome",
-            email=_text(card.get("email")),
-            phone=_text(card.get("phone")),
+            name=_plain(card.get("name")) or "Sem nome",
+            email=_plain(card.get("email")),
+            phone=phone,
             situation_id=_int(card.get("situation_id")),
-            situation_name=_text(card.get("situation_name")),
-            broker_name=_text(card.get("broker_name")),
-            broker_email=_text(card.get("broker_email")),
-            agency_name=_text(card.get("agency_name")),
-            manager_name=_text(card.get("manager_name")),
-            developments=_names(card.get("developments")),
-            origin=_text(card.get("origin")),
-            media=_text(card.get("media")),
-            created_at=_text(card.get("created_at")),
-            last_conversion_at=_text(card.get("last_conversion_at")),
+            situation_name=_plain(card.get("situation_name")),
+            broker_name=_plain(card.get("broker_name")),
+            broker_email=_plain(card.get("broker_email")),
+            agency_name=_plain(card.get("agency_name")),
+            manager_name=_plain(card.get("manager_name")),
+            developments=_names(card.get("developments"), read=_plain),
+            origin=_plain(card.get("origin")),
+            media=_plain(card.get("media")),
+            created_at=_plain(card.get("created_at")),
+            last_conversion_at=_plain(card.get("last_conversion_at")),
             score=_int(card.get("score")),
-            tags=_names(card.get("tags")),
+            tags=_names(card.get("tags"), read=_plain),
+            phones=phones,
         )
 
 
@@ -305,9 +428,9 @@ class Interaction:
         return cls(
             id=interaction_id,
             lead_id=_int(d.get("idlead")),
-            created_at=_text(d.get("data_cad")) or _text(d.get("referencia_data")),
+            created_at=_date(d.get("data_cad")) or _date(d.get("referencia_data")),
             kind=_text(d.get("tipo")),
-            description=_text(d.get("descricao")) or "",
+            description=_html_text(d.get("descricao")) or "",
             broker_name=_text(d.get("corretor_interacao")) or _text(d.get("corretor")),
         )
 
@@ -328,10 +451,10 @@ class Interaction:
         return cls(
             id=int(card["id"]),
             lead_id=_int(card.get("lead_id")),
-            created_at=_text(card.get("created_at")),
-            kind=_text(card.get("kind")),
-            description=_text(card.get("description")) or "",
-            broker_name=_text(card.get("broker_name")),
+            created_at=_plain(card.get("created_at")),
+            kind=_plain(card.get("kind")),
+            description=_plain(card.get("description")) or "",
+            broker_name=_plain(card.get("broker_name")),
         )
 
 
@@ -347,13 +470,19 @@ class CancelReason:
     id: int | None
     name: str
 
+    @property
+    def label(self) -> str:
+        """The name for display, HTML entities decoded. `name` itself is sent back on the
+        write exactly as the catalog gave it: it must match, or CV CRM creates a reason."""
+        return _unescape(self.name)
+
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> CancelReason:
         if isinstance(d, str) and d.strip():
             return cls(None, d.strip())
         if not isinstance(d, Mapping):
             raise ValueError("reason item is not an object")
-        name = _text(d.get("nome")) or _text(d.get("motivo")) or _text(d.get("descricao"))
+        name = _plain(d.get("nome")) or _plain(d.get("motivo")) or _plain(d.get("descricao"))
         if not name:
             raise ValueError("reason item has no name")
         reason_id = _int(d.get("idmotivo_cancelamento", d.get("idmotivo", d.get("id"))))

@@ -5,8 +5,9 @@ CRM or cache trouble; every outcome is a `LeadLookup` with a pt-BR message for t
 
 Matching (notes §6): the CRM's `telefone` filter is a "contains" match, so the service asks
 for `phones.search_fragment` (the last 8 digits for Brazil) and keeps only hits that are
-`phones.same_person` (same country, DDD and last 8 digits); an exact e-mail, when known,
-narrows the candidates further.
+`phones.same_person` (same country, DDD and last 8 digits, a 9-less spelling only for an old
+mobile), looking at every number of the lead's phone fields (`Lead.phone_match`); an exact
+e-mail, when known, narrows the candidates further.
 
 Caching: results go to the `Cache` under `<key_prefix><E.164 digits>`. Found leads are
 fresh for `ttl_seconds` but kept much longer (`stale_ttl_seconds`), and the last good result
@@ -34,7 +35,7 @@ from wacrm_desktop.core.leads import (
     CrmUnavailable,
     Lead,
 )
-from wacrm_desktop.core.phones import mask, normalize, same_person, search_fragment
+from wacrm_desktop.core.phones import mask, normalize, search_fragment
 from wacrm_desktop.core.ports import Cache
 
 __all__ = ["CrmLeadSearch", "LeadLookup", "LeadService", "LookupStatus"]
@@ -247,7 +248,7 @@ class LeadService:
         with self._stripes[hash(key) % _STRIPES]:
             known = self._known(key)
             others = tuple(x for x in (known.leads if known else ()) if x.id != lead.id)
-            leads = (lead, *others) if same_person(lead.phone, digits) else others
+            leads = (lead, *others) if lead.phone_match(digits) else others
             leads = tuple(sorted(leads, key=_conversion_order, reverse=True))
             self._remember(key, _Entry(leads, self._clock()))
 
@@ -322,7 +323,7 @@ class LeadService:
             except ValueError:
                 log.warning("skipping a lead row without a usable id")
                 continue
-            if same_person(lead.phone, digits) and all(lead.id != seen.id for seen in out):
+            if lead.phone_match(digits) and all(lead.id != seen.id for seen in out):
                 out.append(lead)
         out.sort(key=_conversion_order, reverse=True)
         return tuple(out)
@@ -343,7 +344,7 @@ class LeadService:
         if wanted:
             by_email = tuple(lead for lead in leads if (lead.email or "").lower() == wanted)
             leads = by_email or leads
-        suffix_only = bool(leads) and not any(normalize(lead.phone) == digits for lead in leads)
+        suffix_only = bool(leads) and not any(lead.phone_match(digits) == "exact" for lead in leads)
         if not leads:
             status: LookupStatus = "not_found"
             text = MSG_NOT_FOUND

@@ -376,6 +376,17 @@ class CvCrmSimulator:
                 ids.append(new_id)
         return ids
 
+    def put_lead(self, lead: Mapping[str, Any]) -> int:
+        """Store a lead exactly as given (odd shapes seen in real tenants: phones typed as
+        "(11) 3333-4444 / …", null objects, PHP-keyed objects); returns its `idlead`."""
+        row = copy.deepcopy(dict(lead))
+        lead_id = _as_int(row.get("idlead"))
+        if lead_id is None:
+            raise ValueError("lead without idlead")
+        with self._lock:
+            self._leads[lead_id] = row
+        return lead_id
+
     def set_offline(self, offline: bool) -> None:
         """While offline, API connections are closed without an answer."""
         with self._lock:

@@ -69,7 +69,7 @@ class SituationDialog(QDialog):
         self.reason.setObjectName("reasonCombo")
         self.reason.addItem("— escolha o motivo —", None)
         for r in reasons:
-            self.reason.addItem(r.name, r.name)
+            self.reason.addItem(r.label, r.name)
         self.reason_text = QPlainTextEdit()
         self.reason_text.setPlaceholderText("Descrição do motivo (opcional)")
         self.reason_text.setMaximumHeight(80)
