@@ -13,13 +13,20 @@ Design points:
   host the redirect names (it only strips `Authorization`).
 * Failures surface as the typed `CrmError` subclasses from `core.leads`, re-exported here,
   each carrying a pt-BR message for the user.
+* Bodies are decoded here, not by `requests`: a PHP back end may label JSON `text/html`
+  (which `requests` would decode as ISO-8859-1: "JoÃ£o"), send Latin-1, or prefix a BOM.
+* A 2xx JSON body with `sucesso:false` is a refusal on reads too, with CV CRM's `mensagem`;
+  a `codigo` of 401/403 inside it is a credentials error.
 """
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json
 import logging
+import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -66,6 +73,9 @@ INTERACTIONS_PATH = "/api/v1/comercial/leads/interacoes"
 WORKFLOW_LEADS_PATH = "/api/v1/cv/workflow/leads"
 # [UNCERTAIN] notes §2: no documented maximum page size; working code stays within 20–500.
 MAX_LIMIT = 500
+# A search follows `offset` while the server gives fewer rows per page than asked and its
+# `total` says there are more (a server may cap the page size), at most this many pages.
+MAX_PAGES = 10
 # [UNCERTAIN] notes §3: S6 uses the first route, S1 documents the second; tried in this order,
 # moving on only when a route answers 404/405.
 CANCEL_REASONS_PATHS = (
@@ -82,6 +92,13 @@ NOTE_INTERACTION = "A"
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MAX_SERVER_TEXT = 300
+# Invisible characters a copy from a web page or a file may bring along with the token.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
+_NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "nenhum")
+# A phone spelled out in server text ("(11) 99001-0001", "+55 11 99001 0001"): at least 8
+# digits with the usual separators. Masked before CV CRM's text reaches a log line.
+_SPELLED_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().\-/]{6,}\d")
 
 # CV CRM answers some rejections with a bare code; say it in words for the user.
 _KNOWN_MESSAGES = {
@@ -127,15 +144,77 @@ def _truthy(value: Any) -> bool | None:
     return None
 
 
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _credential(value: str, what: str) -> str:
+    """Strip whitespace and invisible characters; refuse what cannot be an HTTP header.
+
+    Header values go out as Latin-1 (http.client): a token with an inner space, line break
+    or a character like "€" would fail deep in the stack (or, with a line break, inject a
+    header), so it is refused here with a clear message. The value is never echoed.
+    """
+    text = (value or "").translate(_INVISIBLE).strip()
+    bad = any(ch.isspace() or not ch.isprintable() or ord(ch) > 0xFF for ch in text)
+    if what == "e-mail" and (bad or "@" not in text):
+        raise CrmNotConfigured(
+            "O e-mail do usuário do CV CRM é inválido; confira-o nas preferências.",
+            detail="email unusable as a header",
+        )
+    if bad:
+        raise CrmNotConfigured(
+            "O token do CV CRM tem caracteres inválidos (espaço, quebra de linha ou símbolo); "
+            "copie-o de novo do CV CRM nas preferências.",
+            detail="token unusable as a header",
+        )
+    return text
+
+
+def _decode_body(response: requests.Response) -> str:
+    """Body text: UTF-8 first (BOM tolerated), then the declared charset, then cp1252.
+
+    Strict UTF-8 first because valid UTF-8 is almost never Latin-1 text by accident, while a
+    PHP server easily labels UTF-8 JSON as text/html or ISO-8859-1.
+    """
+    raw = response.content or b""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _CHARSET_RE.search(response.headers.get("Content-Type", ""))
+    for charset in (declared.group(1) if declared else None, "cp1252"):
+        if charset and charset.lower().replace("-", "") not in ("utf8",):
+            try:
+                return raw.decode(charset)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return raw.decode("latin-1")
+
+
+def _json_body(response: requests.Response) -> Any:
+    """Parsed JSON of a response (see `_decode_body`); ValueError when it is not JSON."""
+    return json.loads(_decode_body(response))
+
+
 def _parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/garbled."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -170,8 +249,10 @@ class CvCrmClient:
         if not (base_url or "").strip() or not (email or "").strip() or not (token or "").strip():
             raise CrmNotConfigured(detail="base_url, email or token missing")
         self.base_url = self._check_base_url(base_url.strip())
-        self.email = email.strip()
-        self._token = _Secret(token.strip())
+        self.email = _credential(email, "e-mail")
+        self._token = _Secret(_credential(token, "token"))
+        if not self._token.reveal():
+            raise CrmNotConfigured(detail="token missing")
         self.timeout = timeout
         self.min_interval = max(0.0, min_interval)
         self.max_retries = max(0, max_retries)
@@ -242,19 +323,55 @@ class CvCrmClient:
         idsituacao). A tenant that ignores it returns an unfiltered page, so callers must
         re-check names themselves (services.crm_actions does).
         """
-        params: dict[str, Any] = {
-            "limit": max(1, min(int(limit), MAX_LIMIT)),
-            "offset": max(0, int(offset)),
-        }
+        wanted = max(1, min(int(limit), MAX_LIMIT))
+        filters: dict[str, Any] = {}
         if telefone:
-            params["telefone"] = telefone
+            filters["telefone"] = telefone
         if email:
-            params["email"] = email
+            filters["email"] = email
         if idlead is not None and str(idlead).strip():
-            params["idlead"] = str(idlead).strip()
+            filters["idlead"] = str(idlead).strip()
         if nome and nome.strip():
-            params["nome"] = nome.strip()
-        return self._leads_from(self._request("GET", LEADS_PATH, params=params))
+            filters["nome"] = nome.strip()
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        next_offset = max(0, int(offset))
+        for _ in range(MAX_PAGES):
+            params = {"limit": wanted - len(rows), "offset": next_offset, **filters}
+            try:
+                data = self._request("GET", LEADS_PATH, params=params)
+            except CrmRejected as exc:
+                if self._is_not_found(exc):
+                    break
+                raise
+            page = self._leads_from(data)
+            fresh = [row for row in page if self._row_key(row) not in seen]
+            seen.update(self._row_key(row) for row in fresh)
+            rows.extend(fresh)
+            total = _int_or_none(data.get("total")) if isinstance(data, dict) else None
+            next_offset += len(page)
+            # Stop on an empty or repeated page (a server ignoring `offset`), when enough
+            # rows came, or when `total` does not promise more.
+            if not fresh or len(rows) >= wanted or total is None or next_offset >= total:
+                break
+        return rows[:wanted]
+
+    @staticmethod
+    def _row_key(row: Mapping[str, Any]) -> str:
+        lead_id = row.get("idlead", row.get("id"))
+        return str(lead_id) if lead_id is not None else json.dumps(row, sort_keys=True)
+
+    @staticmethod
+    def _is_not_found(exc: CrmRejected) -> bool:
+        """A JSON "lead not found" answer to a search (S1: 404 "lead não encontrado").
+
+        Only when CV CRM's own message says so: a bare 404 page or "Rota não encontrada"
+        means a wrong address, not "no lead".
+        """
+        text = (exc.mensagem or "").lower()
+        if 404 not in (exc.status, _int_or_none(exc.codigo)) or "lead" not in text:
+            return False
+        return any(word in text for word in _NOT_FOUND_WORDS)
 
     def get_lead(self, idlead: int | str) -> dict[str, Any] | None:
         """One lead by id via `?idlead=`, or None.
@@ -294,7 +411,12 @@ class CvCrmClient:
             raise CrmBadResponse(detail=f"post lead: unexpected {type(data).__name__}")
         success = _truthy(data.get("sucesso"))
         if success is None:
-            raise CrmBadResponse(detail="post lead: reply without 'sucesso'")
+            # One public integration (S4) checks only `codigo`; accept it when `sucesso` is
+            # missing rather than report a write that CV CRM accepted as failed.
+            codigo = _int_or_none(data.get("codigo"))
+            if codigo is None:
+                raise CrmBadResponse(detail="post lead: reply without 'sucesso' or 'codigo'")
+            success = 200 <= codigo < 300
         if not success:
             raise self._rejected(data, status=200)
         reply = dict(data)
@@ -304,7 +426,7 @@ class CvCrmClient:
         log.info(
             "CV CRM accepted lead write (id=%s): %s",
             reply.get("id"),
-            self._scrub(str(reply.get("mensagem", ""))),
+            self._loggable(self._scrub(str(reply.get("mensagem", "")))),
         )
         return reply
 
@@ -510,6 +632,8 @@ class CvCrmClient:
             return [row for row in data if isinstance(row, dict)]
         if isinstance(data, dict):
             leads = data.get("leads")
+            if isinstance(leads, dict):  # a PHP array with non-sequential keys: {"12": {…}}
+                leads = list(leads.values())
             if isinstance(leads, list):
                 return [row for row in leads if isinstance(row, dict)]
             if leads is None and str(data.get("total", "")).strip() == "0":
@@ -537,6 +661,19 @@ class CvCrmClient:
         if token and len(token) >= 4:
             text = text.replace(token, "***")
         return text[:_MAX_SERVER_TEXT]
+
+    @staticmethod
+    def _loggable(text: str | None) -> str | None:
+        """Server text for a log line: spelled-out phone numbers masked (the user-facing
+        message keeps them). Already scrubbed of the token by `_scrub`."""
+        if not text:
+            return text
+
+        def _hide(match: re.Match[str]) -> str:
+            digits = sum(ch.isdigit() for ch in match.group(0))
+            return mask(match.group(0)) if digits >= 8 else match.group(0)
+
+        return _SPELLED_PHONE_RE.sub(_hide, text)
 
     @staticmethod
     def _describe(params: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> str:
@@ -678,7 +815,7 @@ class CvCrmClient:
     def _server_text(self, response: requests.Response) -> tuple[str | None, Any]:
         """(`mensagem`, `codigo`) of an error body when it is JSON, else (None, None)."""
         try:
-            payload = response.json()
+            payload = _json_body(response)
         except ValueError:
             return None, None
         if not isinstance(payload, dict):
@@ -686,11 +823,23 @@ class CvCrmClient:
         text = payload.get("mensagem") or payload.get("message") or payload.get("erro")
         return (self._scrub(str(text)) if text else None), payload.get("codigo")
 
+    def _refusal(self, payload: Mapping[str, Any], *, status: int, where: str) -> CrmError:
+        """`sucesso:false` in a 2xx body: credentials (codigo 401/403), route (405) or a
+        rejection carrying CV CRM's `mensagem`."""
+        codigo = _int_or_none(payload.get("codigo"))
+        if codigo in (401, 403):
+            log.warning("%s sucesso:false codigo=%s (credentials refused)", where, codigo)
+            return CrmAuthError(status=codigo, detail=f"{where}: sucesso:false codigo={codigo}")
+        if codigo == 405:
+            log.warning("%s sucesso:false codigo=405 (route not allowed)", where)
+            return CrmRouteNotAllowed(status=codigo, detail=f"{where}: sucesso:false")
+        return self._rejected(payload, status=status)
+
     def _rejected(self, payload: Mapping[str, Any], *, status: int) -> CrmRejected:
         raw = payload.get("mensagem") or payload.get("message")
         mensagem = self._scrub(str(raw)) if raw else None
         friendly = _KNOWN_MESSAGES.get(mensagem or "", mensagem)
-        log.warning("CV CRM rejected the request (HTTP %s): %s", status, mensagem)
+        log.warning("CV CRM rejected the request (HTTP %s): %s", status, self._loggable(mensagem))
         return CrmRejected(
             f"O CV CRM recusou a operação: {friendly}" if friendly else None,
             status=status,
@@ -709,11 +858,22 @@ class CvCrmClient:
             if not response.content.strip():
                 return None
             try:
-                return response.json()
+                payload = _json_body(response)
             except ValueError:
                 content_type = response.headers.get("Content-Type", "?")
                 log.warning("%s with non-JSON body (%s)", where, content_type)
-                raise CrmBadResponse(detail=f"{where}, non-JSON ({content_type})") from None
+                page = response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+                raise CrmBadResponse(
+                    "O CV CRM respondeu com uma página da web em vez de dados (manutenção, "
+                    "tela de login ou endereço errado?); tente de novo em instantes."
+                    if page or "html" in content_type.lower()
+                    else None,
+                    status=status,
+                    detail=f"{where}, non-JSON ({content_type})",
+                ) from None
+            if isinstance(payload, dict) and _truthy(payload.get("sucesso")) is False:
+                raise self._refusal(payload, status=status, where=where)
+            return payload
         if 300 <= status < 400:
             # Not followed on purpose (token header); usually http→https or a wrong subdomain.
             target = urlsplit(response.headers.get("Location", "")).hostname or "?"
@@ -728,8 +888,8 @@ class CvCrmClient:
         if status in (401, 403):
             # [UNCERTAIN] notes §8: the 401 body shape was never observed; only `mensagem`
             # is read, and only for the log. 403 is also what CVDW answers when not enabled.
-            log.warning("%s (credentials refused): %s", where, mensagem)
-            raise CrmAuthError(status=status, detail=f"{where}: {mensagem or ''}")
+            log.warning("%s (credentials refused): %s", where, self._loggable(mensagem))
+            raise CrmAuthError(status=status, detail=f"{where}: {self._loggable(mensagem) or ''}")
         if status == 405:
             # notes §1/§8: route absent, or the token's interface does not cover it. Never retried.
             log.warning("%s (route not allowed for this token)", where)

@@ -121,6 +121,8 @@ class _Failure:
     body: str | None
     headers: dict[str, str] = field(default_factory=dict)
     method: str | None = None
+    body_bytes: bytes | None = None
+    content_type: str | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -218,6 +220,9 @@ class CvCrmSimulator:
         self.port = port
         # notes §8: 204 marks an empty result; False answers 200 with "leads": [] instead.
         self.empty_as_204 = empty_as_204
+        # [UNCERTAIN] notes §2: no documented maximum page size (S10 echoes limit 30 when
+        # none is given). A number here caps `limit` and echoes the effective one.
+        self.max_page_size: int | None = None
         self._seed = copy.deepcopy(dict(seed)) if seed is not None else load_seed()
         self._lock = threading.RLock()
         self._server: _Server | None = None
@@ -301,6 +306,7 @@ class CvCrmSimulator:
             self._next_interaction = 1
             self._post_rejections = []
             self.reasons_route = "comercial"
+            self.max_page_size = None
             self._failures.clear()
             self._latency = 0.0
             self._offline = False
@@ -321,13 +327,17 @@ class CvCrmSimulator:
         body: str | None = None,
         headers: Mapping[str, str] | None = None,
         method: str | None = None,
+        body_bytes: bytes | None = None,
+        content_type: str | None = None,
     ) -> None:
         """Answer the next `count` API requests under `path_prefix` with `status`.
 
         `method` ("GET"/"POST") limits the failure to that method.
 
-        The body is `{"codigo", "mensagem"}` JSON unless `body` gives raw text (for
-        non-JSON tests); `retry_after` adds a Retry-After header; `headers` adds others.
+        The body is `{"codigo", "mensagem"}` JSON unless `body` gives raw text (sent as UTF-8
+        labelled text/html, like a PHP page) or `body_bytes` exact bytes (Latin-1, a BOM…)
+        labelled `content_type`; `retry_after` adds a Retry-After header; `headers` adds
+        others.
         """
         with self._lock:
             self._failures.append(
@@ -339,6 +349,8 @@ class CvCrmSimulator:
                     body,
                     dict(headers or {}),
                     method.upper() if method else None,
+                    body_bytes,
+                    content_type,
                 )
             )
 
@@ -453,8 +465,13 @@ class CvCrmSimulator:
         headers = dict(failure.headers)
         if failure.retry_after is not None:
             headers["Retry-After"] = f"{failure.retry_after:g}"
+        if failure.body_bytes is not None:
+            content_type = failure.content_type or "application/json"
+            h.send_body(failure.status, failure.body_bytes, content_type, headers)
+            return
         if failure.body is not None:
-            h.send_body(failure.status, failure.body.encode("utf-8"), "text/html", headers)
+            content_type = failure.content_type or "text/html"
+            h.send_body(failure.status, failure.body.encode("utf-8"), content_type, headers)
             return
         text = _STATUS_TEXT.get(failure.status, "Falha simulada")
         h.send_json(failure.status, {"codigo": failure.status, "mensagem": text}, headers)
@@ -490,6 +507,8 @@ class CvCrmSimulator:
         if limit is None or offset is None or limit < 1 or offset < 0:
             h.send_json(400, {"codigo": 400, "mensagem": "limit/offset inválido"})
             return
+        if self.max_page_size is not None:
+            limit = min(limit, self.max_page_size)
         with self._lock:
             rows = list(self._leads.values())
         if "idlead" in q:
