@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .adapters.cache import make_cache
-from .adapters.cvcrm import CvCrmClient
+from .adapters.cvcrm import CrmNotConfigured, CvCrmClient
 from .adapters.embedded_mongo import EmbeddedMongo
 from .adapters.mongo import MongoHistoryStore
 from .adapters.secrets import SecretStore
@@ -151,7 +151,8 @@ class WacrmApp:
         """Called from worker threads (reading the keyring may block on D-Bus).
 
         One client is kept while the settings stay the same, so its call spacing and backoff
-        apply to every lookup of the app, not per call.
+        apply to every lookup of the app, not per call. No token because the OS keyring is
+        missing or failing raises CrmNotConfigured saying so (not "not configured").
         """
         url = self.settings.cvcrm_url
         email = self.settings.cvcrm_email
@@ -159,6 +160,9 @@ class WacrmApp:
             return None
         token = self._crm_token_override or self.secrets.cvcrm_token(email)
         if not token:
+            problem = self.secrets.unavailable_reason()
+            if problem:
+                raise CrmNotConfigured(problem, detail="no token: keyring unavailable")
             return None
         key = (url, email, token)
         with self._crm_lock:
@@ -221,6 +225,9 @@ class WacrmApp:
         )
         token = values.cvcrm_token or self._crm_token_override
         token = token or self.secrets.cvcrm_token(values.cvcrm_email) or ""
+        problem = None if token else self.secrets.unavailable_reason()
+        if problem:
+            return f"⚠ {problem}"
         try:
             with CvCrmClient(url, values.cvcrm_email, token, max_retries=0) as client:
                 return client.test_connection()

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -82,6 +83,22 @@ class Paths:
             path.mkdir(parents=True, exist_ok=True)
 
 
+CVCRM_DOMAIN = ".cvcrm.com.br"
+
+
+def normalize_subdomain(text: str) -> str:
+    """'empresa', 'empresa.cvcrm.com.br' or 'https://Empresa.cvcrm.com.br/gestor' → 'empresa'.
+
+    Used by the settings dialog and by `Settings.cvcrm_url`, so a hand-edited settings.json
+    with a full address still gives the tenant's URL.
+    """
+    value = (text or "").strip().lower()
+    value = re.sub(r"^[a-z][a-z0-9+.\-]*://", "", value).split("/", 1)[0].strip(".")
+    if value.endswith(CVCRM_DOMAIN):
+        value = value[: -len(CVCRM_DOMAIN)]
+    return value
+
+
 # Bounds of numeric settings; a value outside falls back to the default with a warning.
 _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     "lead_cache_ttl_seconds": (60, 7 * 86400),
@@ -117,11 +134,12 @@ class Settings:
 
     @property
     def cvcrm_url(self) -> str:
-        if self.cvcrm_base_url:
-            return self.cvcrm_base_url.rstrip("/")
-        if self.cvcrm_subdomain:
-            return f"https://{self.cvcrm_subdomain}.cvcrm.com.br"
-        return ""
+        """Base URL of the CV CRM API: the explicit one, else https://<subdomain>.cvcrm.com.br."""
+        base = self.cvcrm_base_url.strip().rstrip("/")
+        if base:
+            return base if "://" in base else f"https://{base}"
+        subdomain = normalize_subdomain(self.cvcrm_subdomain)
+        return f"https://{subdomain}{CVCRM_DOMAIN}" if subdomain else ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:

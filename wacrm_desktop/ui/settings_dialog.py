@@ -24,7 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.settings import normalize_subdomain
 from .tasks import TaskRunner
+
+__all__ = ["SettingsDialog", "SettingsValues", "normalize_subdomain", "subdomain_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +44,6 @@ class SettingsValues:
 
 
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def normalize_subdomain(text: str) -> str:
-    """'empresa', 'empresa.cvcrm.com.br' or 'https://empresa.cvcrm.com.br/gestor' → 'empresa'."""
-    value = text.strip().lower()
-    value = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
-    if value.endswith(".cvcrm.com.br"):
-        value = value[: -len(".cvcrm.com.br")]
-    return value
 
 
 def subdomain_problem(text: str) -> str | None:
