@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint test-js test-py bench clean system-deps screenshot
+.PHONY: run demo test lint test-js test-py bench clean system-deps screenshot installer
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,5 +43,11 @@ bench: $(STAMP) system-deps
 screenshot: $(STAMP)
 	xvfb-run -a -s "-screen 0 1440x900x24" $(BIN)/python scripts/demo_screenshot.py docs/demo.png
 
+# PyInstaller onedir build in dist/wacrm/, then a smoke run of the frozen app (offscreen demo).
+installer: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,build]'
+	$(BIN)/pyinstaller --noconfirm --clean build_installer.spec
+	scripts/smoke_frozen.sh dist/wacrm
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache build dist
