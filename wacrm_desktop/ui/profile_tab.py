@@ -274,6 +274,7 @@ class ProfileTab(QWidget):
     def _set_state(self, state: LoginState) -> None:
         if state == self.state:
             return
+        log.info("profile %s: WhatsApp state: %s", self.profile.id, state)
         self.state = state
         # Offered from the logout until the profile is connected again (WhatsApp's own QR shows).
         if state in ("logged_out", "connected"):
@@ -310,6 +311,13 @@ class ProfileTab(QWidget):
     def _on_health(self, event: HealthEvent) -> None:
         self.health = event
         if event.ok:
+            # The version goes into every bug report; pieces that only limit extras are named.
+            log.info(
+                "profile %s: WhatsApp %s, bridge ok%s",
+                self.profile.id,
+                event.version or "?",
+                f" (without {', '.join(event.missing)})" if event.missing else "",
+            )
             self.banner.hide()
             return
         missing = ", ".join(event.missing) or "?"
