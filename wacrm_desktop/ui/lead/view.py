@@ -48,9 +48,14 @@ SUFFIX_TEXT = (
 
 
 def _date(text: str | None) -> str:
-    """'2026-11-28 18:40:00' → '28/11/2026 18:40' (CV CRM dates are Brasília time)."""
-    if not text or len(text) < 10:
-        return text or "—"
+    """'2026-11-28 18:40:00' → '28/11/2026 18:40' (CV CRM dates are Brasília time).
+
+    "0000-00-00…" (MySQL's zero date, e.g. in a card cached before core.leads dropped it)
+    is no date."""
+    if not text or text.startswith("0000-00-00"):
+        return "—"
+    if len(text) < 10:
+        return text
     day = f"{text[8:10]}/{text[5:7]}/{text[0:4]}"
     return f"{day} {text[11:16]}".strip() if len(text) >= 16 else day
 
@@ -104,6 +109,7 @@ class LeadView(QWidget):
         self.status = QLabel()
         self.status.setObjectName("leadStatus")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # may carry CV CRM's text
         self.refresh_button = QToolButton()
         self.refresh_button.setObjectName("refreshButton")
         self.refresh_button.setText("⟳ Atualizar")
@@ -116,6 +122,7 @@ class LeadView(QWidget):
         self.notice = QLabel()
         self.notice.setObjectName("leadNotice")
         self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # may carry CV CRM's mensagem
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.notice)
         self.notice_kind = ""
@@ -200,6 +207,7 @@ class LeadView(QWidget):
         row.addWidget(self.search_button)
         self.search_status = QLabel()
         self.search_status.setWordWrap(True)
+        self.search_status.setTextFormat(Qt.TextFormat.PlainText)
         self.search_results = QListWidget()
         self.search_results.setObjectName("searchResults")
         self.search_results.setWordWrap(True)
@@ -251,6 +259,8 @@ class LeadView(QWidget):
             ("Tags", self.f_tags),
         ):
             widget.setWordWrap(True)
+            # CV CRM's text is shown as text: "<b>" or "&" in a name is not markup.
+            widget.setTextFormat(Qt.TextFormat.PlainText)
             widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(label + ":", widget)
         self.f_situation.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
