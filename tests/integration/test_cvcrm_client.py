@@ -646,3 +646,18 @@ def test_phones_in_crm_messages_are_masked_in_logs(
     with pytest.raises(CrmAuthError):
         client.search_leads()
     assert "99001-0001" not in caplog.text and "99001" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(204, None), (200, "<html><body>Em manutenção</body></html>"), (200, '{"ok": 1}')],
+)
+def test_a_write_answered_oddly_may_have_been_stored(
+    client: CvCrmClient, sim: CvCrmSimulator, status: int, body: str | None
+) -> None:
+    # Nothing can be undone through the API (notes §3): an answer that says neither yes nor
+    # no must not read as "nothing happened", or the salesperson repeats the note.
+    sim.fail_next(status, body=body, method="POST")
+    with pytest.raises(CrmBadResponse) as info:
+        client.post_lead({"idlead": 1001, "email": "m@example.com", "interacoes": []})
+    assert "pode ou não ter sido gravada" in info.value.message

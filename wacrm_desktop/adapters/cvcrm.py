@@ -406,16 +406,19 @@ class CvCrmClient:
         Raises CrmRejected when CV CRM answers `sucesso:false` (HTTP 200, notes §8). The
         owner fields of the reply can be stale (S7): re-read with `get_lead` if they matter.
         """
-        data = self._request("POST", LEADS_PATH, body=dict(body))
+        try:
+            data = self._request("POST", LEADS_PATH, body=dict(body))
+        except CrmBadResponse as exc:  # a 2xx that is no JSON (maintenance page…)
+            raise self._maybe_stored(exc.detail, exc.status) from None
         if not isinstance(data, dict):
-            raise CrmBadResponse(detail=f"post lead: unexpected {type(data).__name__}")
+            raise self._maybe_stored(f"post lead: unexpected {type(data).__name__}", 200)
         success = _truthy(data.get("sucesso"))
         if success is None:
             # One public integration (S4) checks only `codigo`; accept it when `sucesso` is
             # missing rather than report a write that CV CRM accepted as failed.
             codigo = _int_or_none(data.get("codigo"))
             if codigo is None:
-                raise CrmBadResponse(detail="post lead: reply without 'sucesso' or 'codigo'")
+                raise self._maybe_stored("post lead: reply without 'sucesso' or 'codigo'", 200)
             success = 200 <= codigo < 300
         if not success:
             raise self._rejected(data, status=200)
@@ -429,6 +432,18 @@ class CvCrmClient:
             self._loggable(self._scrub(str(reply.get("mensagem", "")))),
         )
         return reply
+
+    @staticmethod
+    def _maybe_stored(detail: str, status: int | None) -> CrmBadResponse:
+        """A write answered with neither yes nor no: it may have been stored (notes §3:
+        nothing can be undone), so the salesperson checks before repeating it."""
+        log.warning("%s", detail)
+        return CrmBadResponse(
+            "O CV CRM respondeu de forma inesperada e a alteração pode ou não ter sido "
+            "gravada; confira o lead antes de repetir.",
+            status=status,
+            detail=detail,
+        )
 
     def interactions(
         self, idlead: int | str, *, page: int = 1, per_page: int = 50
