@@ -661,3 +661,12 @@ def test_a_write_answered_oddly_may_have_been_stored(
     with pytest.raises(CrmBadResponse) as info:
         client.post_lead({"idlead": 1001, "email": "m@example.com", "interacoes": []})
     assert "pode ou não ter sido gravada" in info.value.message
+
+
+@pytest.mark.parametrize("raw_id", [1001, "1001", 1001.0, " 1001 "])
+def test_get_lead_matches_the_id_however_it_is_typed(
+    client: CvCrmClient, sim: CvCrmSimulator, raw_id: Any
+) -> None:
+    sim.fail_next(200, body=json.dumps({"total": 1, "leads": [{"idlead": raw_id, "nome": "M"}]}))
+    row = client.get_lead(1001)
+    assert row is not None and row["nome"] == "M"

@@ -269,3 +269,19 @@ def test_cancel_reason_name_is_sent_back_exactly_and_shown_decoded() -> None:
     reason = CancelReason.from_api({"idmotivo_cancelamento": 3, "nome": "Im&oacute;vel vendido"})
     assert reason.name == "Im&oacute;vel vendido"  # the write must match the catalog
     assert reason.label == "Imóvel vendido"
+
+
+@pytest.mark.parametrize("raw", ["1.001", "1,001", "1.000", "12a", "-5", "1e3"])
+def test_ids_are_read_strictly(raw: str) -> None:
+    # A lenient number reader turned "1.001" (pt-BR thousands) into lead 1: a write would
+    # then go to another lead. Ids are whole numbers or digit strings only.
+    with pytest.raises(ValueError):
+        Lead.from_api({"idlead": raw})
+    assert Lead.from_api({"idlead": 5, "situacao": {"id": raw}}).situation_id is None
+    assert Situation.from_api({"idsituacao": 7, "ordem": raw}).id == 7
+
+
+def test_ids_accept_ints_digit_strings_and_whole_floats() -> None:
+    assert Lead.from_api({"idlead": " 1001 "}).id == 1001
+    assert Lead.from_api({"idlead": 1001.0}).id == 1001
+    assert Lead.from_api({"idlead": 7, "situacao": {"id": "3"}}).situation_id == 3

@@ -151,6 +151,13 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _id_text(value: Any) -> str:
+    """An id as digits: 1001, "1001" and the JSON number 1001.0 are the same id."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def _credential(value: str, what: str) -> str:
     """Strip whitespace and invisible characters; refuse what cannot be an HTTP header.
 
@@ -382,7 +389,7 @@ class CvCrmClient:
         """
         wanted = str(idlead).strip()
         for row in self.search_leads(idlead=wanted, limit=10):
-            if str(row.get("idlead", row.get("id", ""))).strip() == wanted:
+            if _id_text(row.get("idlead", row.get("id", ""))) == _id_text(wanted):
                 return row
         return None
 

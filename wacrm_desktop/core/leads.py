@@ -152,6 +152,23 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _id(value: Any) -> int | None:
+    """An id: a whole non-negative number or a string of digits; anything else is None.
+
+    Stricter than `_int` on purpose: "1.001" (pt-BR thousands) or "1e3" must not become
+    lead 1 or 1000, or a write would go to another lead.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and value >= 0 else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _obj(value: Any) -> Mapping[str, Any]:
     """Nested objects may be null, missing or (rarely) an empty list: always get a mapping."""
     return value if isinstance(value, Mapping) else {}
@@ -249,13 +266,13 @@ class Lead:
         """Parse one `leads[]` item; raises ValueError only when it has no usable id."""
         if not isinstance(d, Mapping):
             raise ValueError("lead item is not an object")
-        lead_id = _int(d.get("idlead", d.get("id")))
+        lead_id = _id(d.get("idlead", d.get("id")))
         if lead_id is None:
             raise ValueError("lead item has no idlead")
         situacao = d.get("situacao")
-        situation_id = _int(_obj(situacao).get("id", _obj(situacao).get("idsituacao")))
+        situation_id = _id(_obj(situacao).get("id", _obj(situacao).get("idsituacao")))
         if situation_id is None:
-            situation_id = _int(d.get("idsituacao"))
+            situation_id = _id(d.get("idsituacao"))
         media = _text(d.get("midia_principal"))
         if media is None:
             media = next(iter(_names(d.get("midias"), ("nome", "midia"))), None)
@@ -317,7 +334,7 @@ class Lead:
         as stored (already decoded by `from_api`); a card without `phones` is read too."""
         if not isinstance(card, Mapping) or card.get("v") != CARD_VERSION:
             raise ValueError("not a lead card of this version")
-        lead_id = _int(card.get("id"))
+        lead_id = _id(card.get("id"))
         if lead_id is None:
             raise ValueError("lead card has no id")
         phone = _plain(card.get("phone"))
@@ -332,7 +349,7 @@ class Lead:
             name=_plain(card.get("name")) or "Sem nome",
             email=_plain(card.get("email")),
             phone=phone,
-            situation_id=_int(card.get("situation_id")),
+            situation_id=_id(card.get("situation_id")),
             situation_name=_plain(card.get("situation_name")),
             broker_name=_plain(card.get("broker_name")),
             broker_email=_plain(card.get("broker_email")),
@@ -377,7 +394,7 @@ class Situation:
         """Parse one catalog item; raises ValueError when it has no usable id."""
         if not isinstance(d, Mapping):
             raise ValueError("situation item is not an object")
-        situation_id = _int(d.get("idsituacao", d.get("id")))
+        situation_id = _id(d.get("idsituacao", d.get("id")))
         if situation_id is None:
             raise ValueError("situation item has no idsituacao")
         flags = _obj(d.get("flags"))
@@ -422,12 +439,12 @@ class Interaction:
         """Parse one row; raises ValueError when it has no usable id."""
         if not isinstance(d, Mapping):
             raise ValueError("interaction item is not an object")
-        interaction_id = _int(d.get("idinteracao", d.get("id")))
+        interaction_id = _id(d.get("idinteracao", d.get("id")))
         if interaction_id is None:
             raise ValueError("interaction item has no idinteracao")
         return cls(
             id=interaction_id,
-            lead_id=_int(d.get("idlead")),
+            lead_id=_id(d.get("idlead")),
             created_at=_date(d.get("data_cad")) or _date(d.get("referencia_data")),
             kind=_text(d.get("tipo")),
             description=_html_text(d.get("descricao")) or "",
@@ -446,11 +463,11 @@ class Interaction:
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Interaction:
-        if not isinstance(card, Mapping) or _int(card.get("id")) is None:
+        if not isinstance(card, Mapping) or _id(card.get("id")) is None:
             raise ValueError("not an interaction card")
         return cls(
             id=int(card["id"]),
-            lead_id=_int(card.get("lead_id")),
+            lead_id=_id(card.get("lead_id")),
             created_at=_plain(card.get("created_at")),
             kind=_plain(card.get("kind")),
             description=_plain(card.get("description")) or "",
@@ -485,7 +502,7 @@ class CancelReason:
         name = _plain(d.get("nome")) or _plain(d.get("motivo")) or _plain(d.get("descricao"))
         if not name:
             raise ValueError("reason item has no name")
-        reason_id = _int(d.get("idmotivo_cancelamento", d.get("idmotivo", d.get("id"))))
+        reason_id = _id(d.get("idmotivo_cancelamento", d.get("idmotivo", d.get("id"))))
         return cls(reason_id, name)
 
 
