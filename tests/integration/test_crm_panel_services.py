@@ -404,6 +404,23 @@ def test_interactions_cache_hit_miss_and_stale(
     assert not actions.interactions(1001, force_refresh=True).stale
 
 
+@pytest.mark.parametrize("oldest_first", [False, True])
+def test_latest_interactions_whatever_the_api_order(
+    actions: LeadActions, client: CvCrmClient, sim: CvCrmSimulator, oldest_first: bool
+) -> None:
+    # The API's page order is not documented: with 25 interactions and 10 per page, the
+    # newest 10 are on the first page or on the last one.
+    sim.interactions_oldest_first = oldest_first
+    notes = [{"tipo": "A", "descricao": f"nota {n:02d}"} for n in range(1, 26)]
+    lead = _lead(actions, 1001)
+    client.post_lead(
+        {"idlead": 1001, "permitir_alteracao": True, "email": lead.email, "interacoes": notes}
+    )
+    items = actions.interactions(1001, force_refresh=True).items
+    assert [i.description for i in items] == [f"nota {n:02d}" for n in range(25, 15, -1)]
+    assert _calls(sim, INTERACTIONS_PATH) <= 3
+
+
 def test_lead_web_url_template(client: CvCrmClient, actions: LeadActions) -> None:
     assert DEFAULT_LEAD_URL_TEMPLATE.endswith("/gestor/comercial/leads/{id}/administrar")
     assert actions.lead_url(1001) == f"{client.base_url}/gestor/comercial/leads/1001/administrar"

@@ -670,3 +670,12 @@ def test_get_lead_matches_the_id_however_it_is_typed(
     sim.fail_next(200, body=json.dumps({"total": 1, "leads": [{"idlead": raw_id, "nome": "M"}]}))
     row = client.get_lead(1001)
     assert row is not None and row["nome"] == "M"
+
+
+def test_catalogs_as_php_objects_keyed_by_id(client: CvCrmClient, sim: CvCrmSimulator) -> None:
+    body = {"1": {"idsituacao": 1, "nome": "Novo"}, "2": {"idsituacao": 2, "nome": "Fim"}}
+    sim.fail_next(200, body=json.dumps(body))
+    assert [s["nome"] for s in client.situations()] == ["Novo", "Fim"]
+    reasons = {"dados": {"4": {"idmotivo": 4, "nome": "Sem interesse"}}}
+    sim.fail_next(200, body=json.dumps(reasons))
+    assert [r["nome"] for r in client.cancel_reasons()] == ["Sem interesse"]

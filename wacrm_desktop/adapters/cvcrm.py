@@ -151,6 +151,28 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _catalog_rows(data: Any, keys: tuple[str, ...]) -> list[Any] | None:
+    """Rows of a catalog: a bare array, wrapped under one of `keys`, or a PHP array with
+    non-sequential keys (an object keyed by id, bare or wrapped); None for other shapes."""
+
+    def _as_list(value: Any) -> list[Any] | None:
+        if isinstance(value, list):
+            return value
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            return list(value.values())
+        return None
+
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in keys:
+            rows = _as_list(data.get(key))
+            if rows is not None:
+                return rows
+        return _as_list(data)
+    return None
+
+
 def _id_text(value: Any) -> str:
     """An id as digits: 1001, "1001" and the JSON number 1001.0 are the same id."""
     if isinstance(value, float) and value.is_integer():
@@ -398,14 +420,11 @@ class CvCrmClient:
         data = self._request("GET", WORKFLOW_LEADS_PATH)
         if data is None:
             return []
-        if isinstance(data, list):
-            return [row for row in data if isinstance(row, dict)]
-        if isinstance(data, dict):
-            # [UNCERTAIN] notes §4 shows a bare array; accept a wrapped one as well.
-            for key in ("situacoes", "dados", "workflow", "leads"):
-                if isinstance(data.get(key), list):
-                    return [row for row in data[key] if isinstance(row, dict)]
-        raise CrmBadResponse(detail=f"workflow: unexpected {type(data).__name__}")
+        # [UNCERTAIN] notes §4 shows a bare array; accept a wrapped one as well.
+        rows = _catalog_rows(data, ("situacoes", "dados", "workflow", "leads"))
+        if rows is None:
+            raise CrmBadResponse(detail=f"workflow: unexpected {type(data).__name__}")
+        return [row for row in rows if isinstance(row, dict)]
 
     def post_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create/update a lead, change its situation or add an interaction (notes §3).
@@ -455,19 +474,52 @@ class CvCrmClient:
     def interactions(
         self, idlead: int | str, *, page: int = 1, per_page: int = 50
     ) -> list[dict[str, Any]]:
-        """One page of a lead's interactions, newest handling left to the caller; [] if none."""
-        params = {
-            "idlead": str(idlead).strip(),
-            "pagina": max(1, int(page)),
-            "registros_por_pagina": max(1, min(int(per_page), MAX_LIMIT)),
-        }
+        """One page of a lead's interactions ([] if none), plus the last page(s) for page 1.
+
+        The order of the pages is not documented: the newest rows are on the first page or
+        on the last ones. So, when page 1 says there are more pages, the last page is read
+        too (and the one before it when the last is partial); callers sort by date and keep
+        what they need.
+        """
+        rows, pages = self._interactions_page(idlead, max(1, int(page)), per_page)
+        if page != 1 or pages is None or pages < 2:
+            return rows
+        wanted = len(rows)  # a full page
+        tail: list[dict[str, Any]] = []
+        for number in range(pages, 1, -1):  # the last page, and the one before if partial
+            more, _ = self._interactions_page(idlead, number, per_page)
+            tail = more + tail
+            if len(tail) >= wanted or not more:
+                break
+        known = {self._interaction_key(row) for row in rows}
+        return rows + [row for row in tail if self._interaction_key(row) not in known]
+
+    @staticmethod
+    def _interaction_key(row: Mapping[str, Any]) -> str:
+        key = row.get("idinteracao", row.get("id"))
+        return _id_text(key) if key is not None else json.dumps(row, sort_keys=True)
+
+    def _interactions_page(
+        self, idlead: int | str, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """(rows, total_de_paginas) of one page; ([], None) on 204 (notes §3)."""
+        per_page = max(1, min(int(per_page), MAX_LIMIT))
+        params = {"idlead": str(idlead).strip(), "pagina": page, "registros_por_pagina": per_page}
         data = self._request("GET", INTERACTIONS_PATH, params=params)
-        if data is None:  # 204 when the lead has no interactions (notes §3)
-            return []
+        if data is None:
+            return [], None
         if isinstance(data, list):
-            return [row for row in data if isinstance(row, dict)]
-        if isinstance(data, dict) and isinstance(data.get("dados", []), list):
-            return [row for row in data.get("dados", []) if isinstance(row, dict)]
+            return [row for row in data if isinstance(row, dict)], None
+        if isinstance(data, dict):
+            dados = data.get("dados", [])
+            if isinstance(dados, dict):  # a PHP array keyed by id
+                dados = list(dados.values())
+            if isinstance(dados, list):
+                pages = _int_or_none(data.get("total_de_paginas"))
+                if pages is None:
+                    total = _int_or_none(data.get("total_de_registros"))
+                    pages = -(-total // per_page) if total else None
+                return [row for row in dados if isinstance(row, dict)], pages
         raise CrmBadResponse(detail=f"interactions: unexpected {type(data).__name__}")
 
     def cancel_reasons(self) -> list[dict[str, Any]]:
@@ -490,12 +542,9 @@ class CvCrmClient:
                 raise
             if data is None:
                 return []
-            if isinstance(data, list):
-                return [row for row in data if isinstance(row, dict | str)]
-            if isinstance(data, dict):
-                for key in ("motivos", "dados", "motivos_cancelamento", "data"):
-                    if isinstance(data.get(key), list):
-                        return [row for row in data[key] if isinstance(row, dict | str)]
+            rows = _catalog_rows(data, ("motivos", "dados", "motivos_cancelamento", "data"))
+            if rows is not None:
+                return [row for row in rows if isinstance(row, dict | str)]
             raise CrmBadResponse(detail=f"cancel reasons: unexpected {type(data).__name__}")
         assert last_error is not None
         raise last_error

@@ -223,6 +223,9 @@ class CvCrmSimulator:
         # [UNCERTAIN] notes §2: no documented maximum page size (S10 echoes limit 30 when
         # none is given). A number here caps `limit` and echoes the effective one.
         self.max_page_size: int | None = None
+        # Interactions come newest first here; the real order is not documented, so tests
+        # also run them oldest first.
+        self.interactions_oldest_first = False
         self._seed = copy.deepcopy(dict(seed)) if seed is not None else load_seed()
         self._lock = threading.RLock()
         self._server: _Server | None = None
@@ -307,6 +310,7 @@ class CvCrmSimulator:
             self._post_rejections = []
             self.reasons_route = "comercial"
             self.max_page_size = None
+            self.interactions_oldest_first = False
             self._failures.clear()
             self._latency = 0.0
             self._offline = False
@@ -553,7 +557,7 @@ class CvCrmSimulator:
             rows = sorted(
                 copy.deepcopy(self._interactions.get(idlead, [])),
                 key=lambda r: (r["data_cad"], r["idinteracao"]),
-                reverse=True,
+                reverse=not self.interactions_oldest_first,
             )
         chunk = rows[(page - 1) * per_page : page * per_page]
         if not chunk:  # notes §3: 204 when empty
