@@ -679,3 +679,13 @@ def test_catalogs_as_php_objects_keyed_by_id(client: CvCrmClient, sim: CvCrmSimu
     reasons = {"dados": {"4": {"idmotivo": 4, "nome": "Sem interesse"}}}
     sim.fail_next(200, body=json.dumps(reasons))
     assert [r["nome"] for r in client.cancel_reasons()] == ["Sem interesse"]
+
+
+def test_a_write_that_never_left_says_so() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = CvCrmClient(f"http://127.0.0.1:{port}", EMAIL, TOKEN, timeout=1, min_interval=0)
+    with pytest.raises(CrmUnavailable) as info:
+        c.post_lead({"nome": "x", "telefone": "+5511990010001"})
+    assert "conectar" in info.value.message and "pode ou não" not in info.value.message

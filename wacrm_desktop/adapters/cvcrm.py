@@ -100,6 +100,12 @@ _NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "nenhum")
 # digits with the usual separators. Masked before CV CRM's text reaches a log line.
 _SPELLED_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().\-/]{6,}\d")
 
+# A write that got no clear answer (timeout, connection cut) may still have been applied.
+_MSG_WRITE_UNKNOWN = (
+    "O CV CRM não respondeu a tempo e a alteração pode ou não ter sido gravada; confira o "
+    "lead antes de repetir."
+)
+
 # CV CRM answers some rejections with a bare code; say it in words for the user.
 _KNOWN_MESSAGES = {
     "email_telefone_vazio": "informe o e-mail ou o telefone do lead",
@@ -149,6 +155,16 @@ def _int_or_none(value: Any) -> int | None:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never made (refused, DNS): the request did not leave."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # urllib3's NewConnectionError (and its NameResolutionError), by name: urllib3 is
+    # requests' dependency, not ours.
+    return any(
+        cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__ if reason is not None
+    )
 
 
 def _catalog_rows(data: Any, keys: tuple[str, ...]) -> list[Any] | None:
@@ -813,15 +829,23 @@ class CvCrmClient:
                         timeout=self.timeout,
                         allow_redirects=False,
                     )
-                except requests.Timeout:
+                except requests.Timeout as exc:
                     log.warning("%s %s %s: timeout after %.1f s", method, path, what, self.timeout)
-                    raise CrmUnavailable(detail=f"{method} {path}: timeout") from None
+                    sent = not isinstance(exc, requests.ConnectTimeout)
+                    raise CrmUnavailable(
+                        _MSG_WRITE_UNKNOWN if method == "POST" and sent else None,
+                        detail=f"{method} {path}: timeout",
+                    ) from None
                 except requests.ConnectionError as exc:
                     # The exception text holds the URL with its query (a phone fragment):
-                    # log the class only and drop the chain.
+                    # log the class only and drop the chain. A POST cut off after it left
+                    # may have been applied: say so.
                     log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
                     raise CrmUnavailable(
-                        "Não foi possível conectar ao CV CRM; verifique a internet e o endereço.",
+                        _MSG_WRITE_UNKNOWN
+                        if method == "POST" and not _never_sent(exc)
+                        else "Não foi possível conectar ao CV CRM; verifique a internet e o "
+                        "endereço.",
                         detail=f"{method} {path}: {type(exc).__name__}",
                     ) from None
                 except requests.RequestException as exc:
