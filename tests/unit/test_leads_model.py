@@ -285,3 +285,11 @@ def test_ids_accept_ints_digit_strings_and_whole_floats() -> None:
     assert Lead.from_api({"idlead": " 1001 "}).id == 1001
     assert Lead.from_api({"idlead": 1001.0}).id == 1001
     assert Lead.from_api({"idlead": 7, "situacao": {"id": "3"}}).situation_id == 3
+
+
+def test_origem_and_midia_as_objects() -> None:
+    # One public integration reads `origem` as {nome} as well as a plain label.
+    lead = Lead.from_api(
+        {"idlead": 1, "origem": {"id": 3, "nome": "Chat"}, "midia_principal": {"nome": "Zap"}}
+    )
+    assert (lead.origin, lead.media) == ("Chat", "Zap")

@@ -273,7 +273,7 @@ class Lead:
         situation_id = _id(_obj(situacao).get("id", _obj(situacao).get("idsituacao")))
         if situation_id is None:
             situation_id = _id(d.get("idsituacao"))
-        media = _text(d.get("midia_principal"))
+        media = _text(d.get("midia_principal")) or _nested(d, "midia_principal", "nome")
         if media is None:
             media = next(iter(_names(d.get("midias"), ("nome", "midia"))), None)
         # [UNCERTAIN] notes §5: `celular` never appeared on a lead, only `telefone`; it is
@@ -294,7 +294,7 @@ class Lead:
             or _nested(d, "imobiliaria", "nome_fantasia"),
             manager_name=_nested(d, "gestor", "nome"),
             developments=_names(d.get("empreendimento")),
-            origin=_text(d.get("origem")),
+            origin=_text(d.get("origem")) or _nested(d, "origem", "nome"),
             media=media,
             created_at=_date(d.get("data_cad")),
             last_conversion_at=_date(d.get("ultima_data_conversao")),
