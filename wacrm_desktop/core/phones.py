@@ -23,6 +23,7 @@ Normalised numbers are E.164 digits without the ``+`` (``"5511990010001"``), the
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -150,8 +151,13 @@ def normalize(raw: str | None, region: str = "BR") -> str | None:
     ninth-digit tolerance lives in `same_person`). "@lid", group, broadcast and newsletter
     ids return None: their digits are not phone numbers.
     """
-    if not raw or not isinstance(raw, str):
+    if not raw or not isinstance(raw, str) or not isinstance(region, str):
         return None
+    return _normalize(raw, region)
+
+
+@functools.lru_cache(maxsize=4096)  # pure; the panel matches the same numbers over and over
+def _normalize(raw: str, region: str) -> str | None:
     text = raw.strip()
     if "@" in text:
         match = _WID_RE.match(text)
@@ -204,8 +210,13 @@ def phones_in(text: str | None, region: str = "BR") -> tuple[str, ...]:
     …", "(11) 3333-4444 ramal 20", "(11) 99001-0001 / 99001-0002" (the DDD written once).
     A WhatsApp id or a single number gives at most one; nothing usable gives ().
     """
-    if not text or not isinstance(text, str):
+    if not text or not isinstance(text, str) or not isinstance(region, str):
         return ()
+    return _phones_in(text, region)
+
+
+@functools.lru_cache(maxsize=4096)
+def _phones_in(text: str, region: str) -> tuple[str, ...]:
     single = normalize(text, region)
     if single is not None:
         return (single,)
