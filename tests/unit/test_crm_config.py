@@ -49,6 +49,8 @@ def test_base_url_is_trimmed_and_gets_a_scheme() -> None:
     assert Settings(cvcrm_base_url=" https://x.example/api/ ").cvcrm_url == "https://x.example/api"
     assert Settings(cvcrm_base_url="acme.cvcrm.com.br").cvcrm_url == "https://acme.cvcrm.com.br"
     assert Settings(cvcrm_base_url="http://127.0.0.1:8765/").cvcrm_url == "http://127.0.0.1:8765"
+    # WACRM_CVCRM_URL set to the bare subdomain
+    assert Settings(cvcrm_base_url=" Acme ").cvcrm_url == "https://acme.cvcrm.com.br"
 
 
 def test_normalize_subdomain_lives_in_core_for_the_dialog_and_the_settings() -> None:

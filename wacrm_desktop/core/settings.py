@@ -136,6 +136,8 @@ class Settings:
     def cvcrm_url(self) -> str:
         """Base URL of the CV CRM API: the explicit one, else https://<subdomain>.cvcrm.com.br."""
         base = self.cvcrm_base_url.strip().rstrip("/")
+        if base and re.fullmatch(r"[A-Za-z0-9-]+", base):  # a bare subdomain given as the URL
+            return f"https://{base.lower()}{CVCRM_DOMAIN}"
         if base:
             return base if "://" in base else f"https://{base}"
         subdomain = normalize_subdomain(self.cvcrm_subdomain)
