@@ -689,3 +689,24 @@ def test_a_write_that_never_left_says_so() -> None:
     with pytest.raises(CrmUnavailable) as info:
         c.post_lead({"nome": "x", "telefone": "+5511990010001"})
     assert "conectar" in info.value.message and "pode ou não" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, '{"sucesso": false, "mensagem": "Nenhuma interação encontrada"}'),
+        (404, '{"codigo": 404, "mensagem": "Interações não encontradas"}'),
+    ],
+)
+def test_no_interactions_said_in_words_is_no_interactions(
+    client: CvCrmClient, sim: CvCrmSimulator, status: int, body: str
+) -> None:
+    sim.fail_next(status, body=body, path_prefix="/api/v1/comercial/leads/interacoes")
+    assert client.interactions(1001) == []
+    sim.fail_next(
+        404,
+        body='{"mensagem": "Rota não encontrada"}',
+        path_prefix="/api/v1/comercial/leads/interacoes",
+    )
+    with pytest.raises(CrmRejected):
+        client.interactions(1001)

@@ -407,14 +407,17 @@ class CvCrmClient:
         return str(lead_id) if lead_id is not None else json.dumps(row, sort_keys=True)
 
     @staticmethod
-    def _is_not_found(exc: CrmRejected) -> bool:
-        """A JSON "lead not found" answer to a search (S1: 404 "lead não encontrado").
+    def _is_not_found(exc: CrmRejected, subjects: tuple[str, ...] = ("lead",)) -> bool:
+        """A JSON "not found" answer to a read (S1: 404 "lead não encontrado"): nothing.
 
-        Only when CV CRM's own message says so: a bare 404 page or "Rota não encontrada"
-        means a wrong address, not "no lead".
+        Only when CV CRM's own message names what was searched (`subjects`) and says it was
+        not found, with a 404 or as `sucesso:false`: a bare 404 page or "Rota não
+        encontrada" means a wrong address, not "nothing".
         """
         text = (exc.mensagem or "").lower()
-        if 404 not in (exc.status, _int_or_none(exc.codigo)) or "lead" not in text:
+        if not any(subject in text for subject in subjects) or "rota" in text:
+            return False
+        if exc.status != 200 and 404 not in (exc.status, _int_or_none(exc.codigo)):
             return False
         return any(word in text for word in _NOT_FOUND_WORDS)
 
@@ -521,7 +524,12 @@ class CvCrmClient:
         """(rows, total_de_paginas) of one page; ([], None) on 204 (notes §3)."""
         per_page = max(1, min(int(per_page), MAX_LIMIT))
         params = {"idlead": str(idlead).strip(), "pagina": page, "registros_por_pagina": per_page}
-        data = self._request("GET", INTERACTIONS_PATH, params=params)
+        try:
+            data = self._request("GET", INTERACTIONS_PATH, params=params)
+        except CrmRejected as exc:
+            if self._is_not_found(exc, ("interaç", "interac", "registro")):
+                return [], None
+            raise
         if data is None:
             return [], None
         if isinstance(data, list):
