@@ -11,6 +11,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from .events import (
@@ -42,6 +43,8 @@ _WID_RE = re.compile(
 _MSG_ID_RE = re.compile(r"^(true|false)_[^_\s]+@[a-z.]+_[0-9A-Za-z\-]{1,128}(_[^_\s]+@[a-z.]+)?$")
 _PHONE_RE = re.compile(r"^[1-9][0-9]{7,14}$")
 _TYPE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
+#: Any UTF-16 surrogate code point (paired or not: json.loads joins valid pairs into one).
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _MEDIA_KEYS = {
     "mimetype": str,
@@ -65,8 +68,13 @@ def _check_token(got: object, expected: str) -> None:
 
 
 def _no_lone_surrogates(value: str) -> str:
-    """JS strings may hold half an emoji (a lone UTF-16 surrogate): not encodable as UTF-8."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in value):
+    """JS strings may hold half an emoji (a lone UTF-16 surrogate): not encodable as UTF-8.
+
+    Surrogates are rejoined into code points where they pair up, lone ones become U+FFFD.
+    A string without surrogate code points (checked in C: ASCII flag, then one regex scan)
+    is returned as it is, which is what the UTF-16 round trip would give.
+    """
+    if value.isascii() or _SURROGATE_RE.search(value) is None:
         return value
     return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
@@ -127,16 +135,17 @@ def _text(d: Mapping[str, Any], key: str) -> tuple[str | None, bool]:
     if not isinstance(value, str):
         raise PayloadError(f"{key}: expected string")
     # Lone surrogates (a truncated emoji from JS UTF-16) cannot be encoded to UTF-8 for storage.
-    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    value = _no_lone_surrogates(value)
     if len(value) > MAX_TEXT_CHARS:
         return value[:MAX_TEXT_CHARS], True
     return value, False
 
 
-def _reject_unknown(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
+def _reject_unknown(d: Mapping[str, Any], allowed: AbstractSet[str], where: str) -> None:
+    if allowed.issuperset(d):
+        return
     unknown = set(d) - allowed
-    if unknown:
-        raise PayloadError(f"{where}: unknown fields {sorted(unknown)[:5]}")
+    raise PayloadError(f"{where}: unknown fields {sorted(unknown)[:5]}")
 
 
 _MESSAGE_FIELDS = {
@@ -145,6 +154,7 @@ _MESSAGE_FIELDS = {
     "subtype", "is_notification", "is_forwarded", "latest_edit_ms", "location", "vcards", "poll",
     "mentioned", "chat_lid",
 }  # fmt: skip
+_MEDIA_FIELDS = frozenset(_MEDIA_KEYS)
 MAX_VCARDS = 10
 MAX_POLL_OPTIONS = 32
 MAX_MENTIONS = 256
@@ -227,7 +237,7 @@ def _message(d: Mapping[str, Any]) -> MessageEvent:
     if media is not None:
         if not isinstance(media, dict):
             raise PayloadError("media: expected object")
-        _reject_unknown(media, set(_MEDIA_KEYS), "media")
+        _reject_unknown(media, _MEDIA_FIELDS, "media")
         for key, kind in _MEDIA_KEYS.items():
             value = media.get(key)
             if value is None:
