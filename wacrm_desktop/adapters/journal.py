@@ -187,23 +187,27 @@ class Journal:
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[int]:
         """Append several events in one transaction (one fsync); returns their sequence numbers."""
-        rows = [(kind, _encode(payload), time.time()) for kind, payload in items]
+        # Encoded before the lock (a bad payload raises before anything is written); one
+        # timestamp for the transaction's entries.
+        rows = [(kind, _encode(payload)) for kind, payload in items]
         if not rows:
             return []
+        now = time.time()
         with self._lock:
             conn = self._require_open()
-            seqs = list(self._take_seqs(len(rows)))
+            seqs = self._take_seqs(len(rows))
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
-                    _INSERT, [(seq, *row) for seq, row in zip(seqs, rows, strict=True)]
+                    _INSERT,
+                    [(seq, kind, data, now) for seq, (kind, data) in zip(seqs, rows, strict=True)],
                 )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         self._dirty.set()
-        return seqs
+        return list(seqs)
 
     def mark_done(self, seqs: Iterable[int]) -> None:
         """Delete entries the store has acknowledged (unknown seqs are ignored)."""
