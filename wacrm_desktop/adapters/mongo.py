@@ -338,6 +338,10 @@ class MongoHistoryStore:
 
     ``journaled=True`` asks for ``writeConcern {j: true}``: the journal deletes entries as soon
     as ``apply`` returns, so the store must have them on disk by then, not only in memory.
+    ``apply`` writes a batch with ``w: 1`` and ends with one small ``j: true`` write (the
+    *journal barrier*): the server's journal is sequential, so that acknowledgement means every
+    earlier write of the batch is on disk too — one journal flush per batch instead of one per
+    write statement (SecantusDB flushes per update statement: ~4 ms each).
     """
 
     def __init__(
@@ -353,7 +357,10 @@ class MongoHistoryStore:
         self.db_name = db_name
         self.alias = alias
         self._timeout_ms = server_selection_timeout_ms
+        self._journaled = journaled
         self._write_concern = WriteConcern(w=1, j=True) if journaled else WriteConcern(w=1)
+        #: The writes of one `apply`, made durable together by `_journal_barrier`.
+        self._batch_concern = WriteConcern(w=1)
         self._message_cls, self._chat_cls = document_classes(alias)
         self._connected = False
         self._lock = threading.Lock()
@@ -439,18 +446,34 @@ class MongoHistoryStore:
             raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
         return mongoengine.get_db(self.alias)
 
-    def _messages(self) -> Collection:
+    def _concern(self, batch: bool) -> WriteConcern:
+        return self._batch_concern if batch else self._write_concern
+
+    def _messages(self, *, batch: bool = False) -> Collection:
+        """The messages collection; ``batch=True``: unjournaled, inside `apply` only."""
         if not self._connected:
             raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
-        return self._message_cls._get_collection().with_options(write_concern=self._write_concern)
+        return self._message_cls._get_collection().with_options(write_concern=self._concern(batch))
 
-    def _chats(self) -> Collection:
+    def _chats(self, *, batch: bool = False) -> Collection:
         if not self._connected:
             raise RuntimeError("MongoHistoryStore is not connected; call connect() first")
-        return self._chat_cls._get_collection().with_options(write_concern=self._write_concern)
+        return self._chat_cls._get_collection().with_options(write_concern=self._concern(batch))
 
-    def _other(self, name: str) -> Collection:
-        return self._db().get_collection(name).with_options(write_concern=self._write_concern)
+    def _other(self, name: str, *, batch: bool = False) -> Collection:
+        return self._db().get_collection(name).with_options(write_concern=self._concern(batch))
+
+    def _journal_barrier(self) -> None:
+        """One ``j: true`` write after a batch's ``w: 1`` writes.
+
+        MongoDB (and SecantusDB, on WiredTiger's log) acknowledges ``j: true`` once the journal
+        is flushed up to that write; the journal is one sequential log, so every write
+        acknowledged before it is on disk as well.
+        """
+        if self._journaled:
+            self._other("meta").update_one(
+                {"_id": "journal_barrier"}, {"$inc": {"n": 1}}, upsert=True
+            )
 
     # -- schema version ------------------------------------------------------------------
 
@@ -530,8 +553,16 @@ class MongoHistoryStore:
     def apply(self, entries: Sequence[JournalEntry]) -> list[dict[str, Any]]:
         """Write a batch (idempotent, order-free); returns the views of the messages it touched.
 
-        Raises on failure (the journal then keeps the entries).
+        Every write is on disk when this returns (see `_journal_barrier`). Raises on failure
+        (the journal then keeps the entries; re-applying them is harmless).
         """
+        if not entries:
+            return []
+        views = self._apply_unjournaled(entries)
+        self._journal_barrier()
+        return views
+
+    def _apply_unjournaled(self, entries: Sequence[JournalEntry]) -> list[dict[str, Any]]:
         batch = parse_batch(entries)
         now = datetime.now(UTC)
         if batch.profiles:
@@ -541,7 +572,7 @@ class MongoHistoryStore:
             self._write_lids(batch.lids)
         chat_lids = {p["lid"] for _, p in batch.chats.values() if p.get("lid")} - set(lid_phones)
         if chat_lids:
-            for doc in self._other("lids").find({"_id": {"$in": sorted(chat_lids)}}):
+            for doc in self._other("lids", batch=True).find({"_id": {"$in": sorted(chat_lids)}}):
                 lid_phones[doc["_id"]] = doc["phone"]
         chat_partials: dict[str, tuple[str, dict[str, Any]]] = {}
         for doc_id, (profile, partial) in batch.chats.items():
@@ -559,9 +590,9 @@ class MongoHistoryStore:
                 phone_found.append(new)
             return new
 
-        chats = self._read_join_write(self._chats(), chat_partials, render_chat)
+        chats = self._read_join_write(self._chats(batch=True), chat_partials, render_chat)
         for chat in phone_found:  # a phone learnt late reaches the messages stored before
-            self._messages().update_many(
+            self._messages(batch=True).update_many(
                 {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
                 {"$set": {"phone": chat["phone"]}, "$inc": {"rev": 1}},
             )
@@ -597,7 +628,7 @@ class MongoHistoryStore:
             doc_id for doc_id, (_p, _w, part) in batch.messages.items() if part.get("chat_id")
         }
         written = self._read_join_write(
-            self._messages(), message_partials, render, insert_first=likely_new
+            self._messages(batch=True), message_partials, render, insert_first=likely_new
         )
         return [message_view(doc) for doc in written.values()]
 
@@ -743,17 +774,17 @@ class MongoHistoryStore:
             )
             for pid, p in profiles.items()
         ]
-        _bulk_write(self._other("profiles"), ops)
+        _bulk_write(self._other("profiles", batch=True), ops)
 
     def _write_lids(self, lids: Mapping[str, str]) -> None:
         ops = [
             UpdateOne({"_id": lid}, {"$max": {"phone": p}}, upsert=True) for lid, p in lids.items()
         ]
-        _bulk_write(self._other("lids"), ops)
+        _bulk_write(self._other("lids", batch=True), ops)
 
     def _propagate_lid_phones(self, lids: Mapping[str, str], now: datetime) -> None:
         """A phone revealed for a @lid reaches that contact's chats and their messages."""
-        chats = self._chats()
+        chats = self._chats(batch=True)
         for lid, phone in lids.items():
             targets = list(chats.find({"lid": lid, "phone": None}, {"profile_id": 1, "chat_id": 1}))
             if not targets:
@@ -763,7 +794,7 @@ class MongoHistoryStore:
                 {"$set": {"phone": phone, "phone_unknown": False, "updated_at": now}},
             )
             for chat in targets:
-                self._messages().update_many(
+                self._messages(batch=True).update_many(
                     {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
                     {"$set": {"phone": phone}, "$inc": {"rev": 1}},
                 )
