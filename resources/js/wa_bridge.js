@@ -12,8 +12,10 @@
  * The relay (relay.js, isolated world) forwards them to Python. Commands come back as
  * `wacrm:command` CustomEvents carrying the per-page token. See resources/js/README.md.
  *
- * Rules kept here: no exception escapes into the page, no busy loops, no WhatsApp function is
- * replaced (only events are subscribed), nothing is sent unless Python asks (never sendSeen).
+ * Rules kept here: no exception escapes into the page, no busy loops, nothing is sent unless
+ * Python asks (never sendSeen). Events are subscribed; the only WhatsApp functions replaced are
+ * observers that copy their arguments, always call the original and return its result
+ * (reactions' bulkUpsert, Msg.processMultipleMessages, the direct-chat receipt handler).
  */
 (function waBridgeMain() {
   let doc;
@@ -302,7 +304,22 @@
       getEphemeralFields: pickFn(requireSafe("WAWebGetEphemeralFieldsMsgActionsUtils"), "getEphemeralFields"),
       loadEarlierMsgs: pickFn(requireSafe("WAWebChatLoadMessages"), "loadEarlierMsgs"),
       reactionTable: pick(requireSafe("WAWebAddonReactionTableMode"), "reactionTableMode"),
+      // Receipts for messages that are not loaded (wa-js registerAckMessageEvent).
+      directReceipts: requireSafe("WAWebHandleDirectChatReceipt"),
     };
+  }
+
+  /** The object that holds `name` as a function: the module itself or its `default`. */
+  function holderOf(mod, name) {
+    if (!mod) return null;
+    for (const h of [mod, pick(mod, "default")]) {
+      try {
+        if (h && typeof h[name] === "function") return h;
+      } catch (_e) {
+        // next
+      }
+    }
+    return null;
   }
 
   function isEmitter(x) {
@@ -332,6 +349,11 @@
         "WAWebAddonReactionTableMode.reactionTableMode.bulkUpsert",
         !!(M.reactionTable && typeof M.reactionTable.bulkUpsert === "function"),
       ],
+      [
+        "WAWebCollections.Msg.processMultipleMessages",
+        !!(M.Msg && typeof M.Msg.processMultipleMessages === "function"),
+      ],
+      ["WAWebHandleDirectChatReceipt.handleChatSimpleReceipt", !!holderOf(M.directReceipts, "handleChatSimpleReceipt")],
       ["Debug.VERSION", !!version],
     ];
     return checks.filter((c) => !c[1]).map((c) => c[0]);
@@ -589,6 +611,8 @@
     listen(M.Msg, "change:latestEditMsgKey", onMsgEdit);
     listen(M.Msg, "change:type", onMsgType);
     hookReactions();
+    hookProcessMessages();
+    hookReceipts();
     listen(M.Chat, "change:active", onActiveChange);
     if (isEmitter(M.Newsletter)) listen(M.Newsletter, "change:active", onActiveChange);
     captureOn = true;
@@ -626,13 +650,67 @@
     sentIds.add(id);
   }
 
+  // One message can reach the page under two remotes while a conversation moves from phone
+  // number to LID (WAHA #1816; whatsapp-web-bridge.md §3.2). Its raw id is the same, and so is
+  // its sender, written as phone or LID. The first copy is stored; acks, edits, revokes and
+  // reactions addressed to the other copy are sent for the stored id. Only pairs WhatsApp itself
+  // links (getPhoneNumber / getCurrentLid) count, so different chats sharing a raw id (a
+  // broadcast list and its recipients' chats) stay apart. Within this document only.
+  const twinOf = new Map(); // "raw|fromMe|chat alias|sender alias" → stored id
+  const storedIdOf = new Map(); // id of a copy → stored id
+
+  function userAliases(w) {
+    const out = w ? [w] : [];
+    const kind = chatKind(w);
+    if (kind === "lid") {
+      const phone = lookupPhone(w);
+      if (phone) out.push(phone + "@c.us");
+    } else if (kind === "user") {
+      const lid = normalizeWid(lookupLid(w));
+      if (lid && chatKind(lid) === "lid") out.push(lid);
+    }
+    return out;
+  }
+
+  function twinKeys(data) {
+    const parsed = parseMsgId(data.id);
+    if (!parsed) return [];
+    const chats = userAliases(data.chat_id);
+    const senders = data.from_me ? ["me"] : userAliases(data.sender || null);
+    const keys = [];
+    for (const c of chats) for (const snd of senders) keys.push(parsed.id + "|" + data.from_me + "|" + c + "|" + snd);
+    return keys;
+  }
+
+  /** The stored id of a message copy (itself when it is the stored one). */
+  function storedId(id) {
+    return storedIdOf.get(id) || id;
+  }
+
+  /** True when `data` is a second copy of a message already sent (and remembers the pair). */
+  function isTwin(data) {
+    const keys = twinKeys(data);
+    for (const k of keys) {
+      const first = twinOf.get(k);
+      if (first && first !== data.id) {
+        if (storedIdOf.size >= SENT_IDS_MAX) storedIdOf.clear();
+        storedIdOf.set(data.id, first);
+        return true;
+      }
+    }
+    if (twinOf.size >= SENT_IDS_MAX) twinOf.clear();
+    for (const k of keys) twinOf.set(k, data.id);
+    return false;
+  }
+
   function chatNameFor(chatId) {
     const chat = collGet(M.Chat, chatId);
     if (!chat) return undefined;
     return readAttr(chat, "formattedTitle") || readAttr(chat, "name") || undefined;
   }
 
-  function emitMessage(msg, isNew) {
+  /** opts.once: skip ids already sent from this document (a decryption seen twice). */
+  function emitMessage(msg, isNew, opts) {
     const read = makeReader(msg);
     const id = msgKeyToString(read("id"));
     const parsed = parseMsgId(id);
@@ -649,7 +727,8 @@
       emitRevoke(msg);
       return;
     }
-    if (!isNew && sentIds.has(id)) return; // backfill: already sent in this document
+    if ((!isNew || (opts && opts.once)) && sentIds.has(id)) return; // already sent in this document
+    if (storedIdOf.has(id)) return; // a PN/LID copy of a stored message
     const data = serializeMessage(msg, {
       meIds: meIds(),
       isNew,
@@ -661,6 +740,7 @@
       log("debug", "message skipped: id or chat id outside the payload schema");
       return;
     }
+    if (isTwin(data)) return;
     rememberId(data.id);
     emit("message", data);
     if (!data.chat_phone && chatKind(data.chat_id) === "lid") resolvePhoneAsync(data.chat_id);
@@ -681,7 +761,7 @@
       }
       waitingDecrypt.delete(msg);
       if (readAttr(msg, "type") === "ciphertext") waitForDecrypt(msg);
-      else emitMessage(msg, true);
+      else emitMessage(msg, true, { once: true });
     });
     try {
       msg[subscribe]("change:type", handler);
@@ -695,8 +775,12 @@
   const editsSent = new Set();
 
   function emitRevoke(msg) {
-    const data = revokeData(msg);
+    emitRevokeData(revokeData(msg));
+  }
+
+  function emitRevokeData(data) {
     if (!data) return;
+    data.id = storedId(data.id);
     const parsed = parseMsgId(data.id);
     if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
     if (revokedSent.has(data.id)) return;
@@ -705,20 +789,44 @@
     emit("revoke", data);
   }
 
-  /** Protocol messages are signals, never history rows: a revoke names the original. */
+  /** Protocol messages are signals, never history rows: a revoke or an edit names the original. */
   function onProtocolMsg(msg) {
     emitRevoke(msg);
+    emitProtocolEdit(protocolEditData(msg));
   }
 
-  function onMsgType(msg) {
+  /**
+   * An edit signal for `data.id`. When the original is loaded its own change events carry the
+   * edit (with its type known); the signal only stands in for originals that are not loaded.
+   */
+  function emitProtocolEdit(data) {
+    if (!data) return;
+    if (collGet(M.Msg, data.id) || collGet(M.Msg, storedId(data.id))) return;
+    emitEditData(data);
+  }
+
+  function onMsgType(msg, type, previous) {
     if (!msg || typeof msg !== "object") return;
-    if (readAttr(msg, "type") === "revoked") emitRevoke(msg);
+    const now = readAttr(msg, "type");
+    if (now === "revoked") {
+      emitRevoke(msg);
+      return;
+    }
+    // Decrypted ("waiting for this message" → text). Live messages are also awaited with once();
+    // this catches the ones that were not live (backfill, offline delivery).
+    if (previous === "ciphertext" && now !== "ciphertext" && !waitingDecrypt.has(msg)) {
+      emitMessage(msg, readAttr(msg, "isNewMsg") === true, { once: true });
+    }
   }
 
   function onMsgEdit(msg) {
     if (!msg || typeof msg !== "object") return;
-    const data = editData(msg);
+    emitEditData(editData(msg));
+  }
+
+  function emitEditData(data) {
     if (!data) return;
+    data.id = storedId(data.id);
     const parsed = parseMsgId(data.id);
     if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
     const key = data.id + "|" + data.edited_at_ms + "|" + (data.body || "") + "|" + (data.caption || "");
@@ -737,6 +845,7 @@
     for (const row of rows) {
       const data = reactionData(row, me);
       if (!data) continue;
+      data.id = storedId(data.id);
       const parsed = parseMsgId(data.id);
       if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) continue;
       emit("reaction", data);
@@ -775,18 +884,111 @@
     }
   }
 
+  /**
+   * Replace holder[name] with an observer: `inspect(args)` runs first inside a try (it must only
+   * read), whatever it returns is handled on a later timer turn by `handle`, and the original is
+   * always called with the same `this` and arguments and its result returned.
+   */
+  function observeFunction(holder, name, mark, inspect, handle) {
+    if (!holder || typeof holder[name] !== "function") return false;
+    try {
+      if (holder[mark]) return true;
+    } catch (_e) {
+      return false;
+    }
+    const original = holder[name];
+    const done = safe(name, handle);
+    const wrapper = function observed() {
+      try {
+        const found = inspect(arguments);
+        if (found && found.length) setTimer(() => done(found), 0);
+      } catch (_e) {
+        // observing must never change what WhatsApp does
+      }
+      return original.apply(this, arguments);
+    };
+    try {
+      holder[name] = wrapper;
+      Object.defineProperty(holder, mark, { value: true, enumerable: false });
+      return true;
+    } catch (e) {
+      log("warning", "hook " + name + " failed: " + errText(e));
+      return false;
+    }
+  }
+
+  /** Revoke and edit signals among raw incoming messages (read only; junk is skipped). */
+  function protocolSignals(args) {
+    const list = args[1];
+    const out = [];
+    if (!Array.isArray(list)) return out;
+    for (const raw of list.slice(0, 1000)) {
+      try {
+        if (!raw || typeof raw !== "object" || raw.type !== "protocol") continue;
+        const revoke = revokeData(raw);
+        if (revoke) out.push(["revoke", revoke]);
+        else {
+          const edit = protocolEditData(raw);
+          if (edit) out.push(["edit", edit]);
+        }
+      } catch (_e) {
+        // skip this one
+      }
+    }
+    return out;
+  }
+
+  function onProtocolSignals(found) {
+    for (const [kind, data] of found) {
+      const parsed = parseMsgId(data.id);
+      if (!parsed || shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) continue;
+      if (kind === "revoke") emitRevokeData(data);
+      else emitProtocolEdit(data);
+    }
+  }
+
+  // Revokes and edits of messages that are not loaded reach MsgCollection.processMultipleMessages
+  // and never Msg `add` (wa-js registerRevokeMessageEvent).
+  function hookProcessMessages() {
+    return observeFunction(M.Msg, "processMultipleMessages", Symbol.for("wcb.pmm"), protocolSignals, onProtocolSignals);
+  }
+
+  function onReceiptAcks(acks) {
+    for (const a of acks) {
+      if (collGet(M.Msg, a.id)) continue; // loaded: change:ack reports it
+      const parsed = parseMsgId(a.id);
+      if (!parsed || shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) continue;
+      emit("ack", { id: storedId(a.id), ack: a.ack });
+    }
+  }
+
+  // Receipts for messages that are not loaded never fire change:ack (wa-js registerAckMessageEvent).
+  function hookReceipts() {
+    const holder = holderOf(M.directReceipts, "handleChatSimpleReceipt");
+    return observeFunction(
+      holder,
+      "handleChatSimpleReceipt",
+      Symbol.for("wcb.receipts"),
+      (args) => receiptAcks(args[0], meIds()),
+      onReceiptAcks,
+    );
+  }
+
   function onMsgAdd(msg) {
     if (!msg || typeof msg !== "object") return;
     if (readAttr(msg, "type") === "protocol") {
       onProtocolMsg(msg); // a revoke may come with a history load too
       return;
     }
-    if (readAttr(msg, "isNewMsg") !== true) return; // history loads and scrolling also add
+    const isNew = readAttr(msg, "isNewMsg") === true;
     if (readAttr(msg, "type") === "ciphertext") {
-      waitForDecrypt(msg);
+      // Pending: a live one is awaited; others are caught by change:type when they decrypt.
+      if (isNew) waitForDecrypt(msg);
       return;
     }
-    emitMessage(msg, true);
+    // History loads and scrolling also add, with isNewMsg false; so do messages delivered after
+    // an offline gap. All are kept (the history keys on the id), the old ones as not new.
+    emitMessage(msg, isNew);
   }
 
   function onMsgAck(msg, ack) {
@@ -795,9 +997,9 @@
     if (!isSchemaMsgId(id)) return;
     const parsed = parseMsgId(id);
     if (parsed && shouldIgnoreChat(parsed.remote, CAPTURE_CFG)) return;
-    const value = typeof ack === "number" ? ack : readAttr(msg, "ack");
-    if (!Number.isInteger(value) || value < -1 || value > 4) return;
-    emit("ack", { id, ack: value });
+    const value = ackValue(typeof ack === "number" ? ack : readAttr(msg, "ack"));
+    if (value === undefined) return;
+    emit("ack", { id: storedId(id), ack: value });
   }
 
   function modelsOf(coll) {
@@ -1282,6 +1484,8 @@
         // ready: read current values (events may have been missed) and watch the module graph
         // while something is missing; re-check only once a change has settled.
         evaluateState();
+        // The open chat too: a change:active that never reached us must not leave the panel stale.
+        if (captureOn && everConnected && activeTimer === null) refreshActiveChat(false);
         if (healthHasMissing) {
           const c = moduleCount();
           if (c !== watchedCount) {

@@ -204,15 +204,31 @@ function msgKeyFromParts(fromMe, remote, id, participant) {
   return isMsgIdString(s) ? s : null;
 }
 
+/**
+ * A serialized id in WhatsApp Web's own spelling: the remote and participant parts written as
+ * `@c.us` (not the protocol's `@s.whatsapp.net`) and without a `:device` suffix. Ids WhatsApp
+ * Web produces are already in that form and come back unchanged.
+ */
+function canonicalMsgId(s) {
+  if (!isMsgIdString(s)) return null;
+  if (s.indexOf("s.whatsapp.net") === -1 && s.indexOf(":") === -1) return s;
+  const p = parseMsgId(s);
+  if (!p) return s;
+  const remote = normalizeWid(p.remote) || p.remote;
+  const participant = p.participant ? normalizeWid(p.participant) || p.participant : null;
+  const out = (p.fromMe ? "true" : "false") + "_" + remote + "_" + p.id + (participant ? "_" + participant : "");
+  return isMsgIdString(out) ? out : s;
+}
+
 /** MsgKey → serialized id: toString() first, then its parts, then (last) `_serialized`. */
 function msgKeyToString(key) {
   if (key === null || key === undefined) return null;
-  if (typeof key === "string") return isMsgIdString(key) ? key : null;
+  if (typeof key === "string") return canonicalMsgId(key);
   if (typeof key !== "object") return null;
   try {
     if (typeof key.toString === "function" && key.toString !== Object.prototype.toString) {
       const s = key.toString();
-      if (isMsgIdString(s)) return s;
+      if (isMsgIdString(s)) return canonicalMsgId(s);
     }
   } catch (_e) {
     // fall through
@@ -223,10 +239,10 @@ function msgKeyToString(key) {
     readAttr(key, "id"),
     readAttr(key, "participant"),
   );
-  if (built) return built;
+  if (built) return canonicalMsgId(built);
   try {
     const s = key._serialized;
-    if (isMsgIdString(s)) return s;
+    if (isMsgIdString(s)) return canonicalMsgId(s);
   } catch (_e) {
     // fall through
   }
@@ -352,6 +368,24 @@ function toSeconds(v) {
   return Math.floor(n > 1e11 ? n / 1000 : n);
 }
 
+/** A time in milliseconds; values that look like seconds (before 1973 as ms) are scaled. */
+function toMillis(v) {
+  const n = nonNegativeInt(v);
+  if (n === undefined || n <= 0) return undefined;
+  return n < 1e11 ? n * 1000 : n;
+}
+
+/**
+ * WhatsApp's ack (wa-js ACK enum: -7…-2 are failure kinds, -1 FAILED, 0 CLOCK … 4 PLAYED,
+ * 5 PEER) → the schema's -1…4: every failure is -1; PEER (a copy to our own device) and
+ * anything else give undefined.
+ */
+function ackValue(v) {
+  if (!Number.isInteger(v)) return undefined;
+  if (v < -1 && v >= -16) return -1;
+  return v >= -1 && v <= 4 ? v : undefined;
+}
+
 /** A non-negative integer (the schema's media numbers), or undefined. */
 function nonNegativeInt(v) {
   const n = typeof v === "string" && v !== "" ? Number(v) : v;
@@ -473,7 +507,10 @@ function revokeData(msg) {
     if (WACRM_REVOKE_SUBTYPES.indexOf(subtype) === -1) return null;
     id = msgKeyToString(read("protocolMessageKey"));
   } else if (type === "revoked") {
-    id = msgKeyToString(read("id"));
+    // The revoked model may carry a new id; `protocolMessageKey` names the original (wwebjs
+    // PR #3715, #201696). Without it, the model's own id is the original's.
+    id = msgKeyToString(read("protocolMessageKey"));
+    if (!id || !isSchemaMsgId(id)) id = msgKeyToString(read("id"));
   }
   if (!id || !isSchemaMsgId(id)) return null;
   const out = { id, by_admin: subtype === "admin_revoke" };
@@ -491,8 +528,8 @@ function editData(msg) {
   const read = makeReader(msg);
   const type = read("type");
   if (type === "revoked" || isNonMessageType(type)) return null;
-  const at = nonNegativeInt(read("latestEditSenderTimestampMs"));
-  if (at === undefined || at <= 0) return null;
+  const at = toMillis(read("latestEditSenderTimestampMs"));
+  if (at === undefined) return null;
   const id = msgKeyToString(read("id"));
   if (!id || !isSchemaMsgId(id)) return null;
   const out = { id, edited_at_ms: at };
@@ -508,6 +545,67 @@ function editData(msg) {
 }
 
 /**
+ * An edit signal: a `protocol` message with subtype `message_edit` whose `protocolMessageKey`
+ * names the original and whose body/caption is the new text (wa-js editMessage: both are set,
+ * `editMsgType` is the original's type) → `edit` data, or null. This is how an edit of a message
+ * that is not loaded reaches the page.
+ */
+function protocolEditData(msg) {
+  if (!msg || typeof msg !== "object") return null;
+  const read = makeReader(msg);
+  if (read("type") !== "protocol" || read("subtype") !== "message_edit") return null;
+  const id = msgKeyToString(read("protocolMessageKey"));
+  if (!id || !isSchemaMsgId(id)) return null;
+  const at = toMillis(read("latestEditSenderTimestampMs")) || toMillis(read("t"));
+  if (at === undefined) return null;
+  const text = (v) => {
+    const s = nonEmptyString(v);
+    return s && !looksLikeThumbnail(s) ? clipString(s, WACRM_MAX_TEXT_UNITS) : undefined;
+  };
+  const body = text(read("body"));
+  const caption = text(read("caption"));
+  const originalType = nonEmptyString(read("editMsgType"));
+  const out = { id, edited_at_ms: at };
+  if (originalType && WACRM_MEDIA_TYPES.indexOf(originalType) !== -1) {
+    if (caption || body) out.caption = caption || body;
+  } else if (originalType) {
+    if (body || caption) out.body = body || caption;
+  } else if (body) {
+    out.body = body;
+  } else if (caption) {
+    out.caption = caption;
+  }
+  return out.body === undefined && out.caption === undefined ? null : out;
+}
+
+/**
+ * Read receipts handled by WhatsApp's receipt handler (`WAWebHandleDirectChatReceipt.
+ * handleChatSimpleReceipt({ack, ackString, externalIds, from, recipient, …})`), which reach
+ * messages that are not loaded and so never fire `change:ack` → [{id, ack}] for our messages in
+ * a direct chat. Receipts from our own devices, `sender` receipts, server acks (< 2), PEER acks
+ * and group receipts (one reader is not the group's state) give [].
+ */
+function receiptAcks(rec, meIds) {
+  if (!rec || typeof rec !== "object") return [];
+  const read = (k) => readAttr(rec, k);
+  const ack = ackValue(read("ack"));
+  if (ack === undefined || ack < 2) return [];
+  if (read("ackString") === "sender") return [];
+  const from = normalizeWid(read("from"));
+  const kind = chatKind(from);
+  if (!from || (kind !== "user" && kind !== "lid") || isOwnId(from, meIds)) return [];
+  const ids = read("externalIds");
+  if (!Array.isArray(ids)) return [];
+  const out = [];
+  for (const raw of ids.slice(0, 500)) {
+    if (typeof raw !== "string" || !/^[0-9A-Za-z-]{1,128}$/.test(raw)) continue;
+    const id = msgKeyFromParts(true, from, raw, null);
+    if (id && isSchemaMsgId(id)) out.push({ id, ack });
+  }
+  return out;
+}
+
+/**
  * One reaction record (WAWebAddonReactionTableMode rows: `reactionParentKey`, `reactionText`,
  * `reactionTimestamp` in ms, `author` or `from`, `id` = the reaction's own key) → `reaction` data
  * {id, sender, emoji, t_ms}, or null. An empty emoji means the sender removed the reaction.
@@ -518,7 +616,9 @@ function reactionData(rec, meIds) {
   const id = msgKeyToString(read("reactionParentKey") || read("parentMsgKey"));
   if (!id || !isSchemaMsgId(id)) return null;
   const ownKey = read("id");
-  const fromMe = ownKey && typeof ownKey === "object" ? readAttr(ownKey, "fromMe") === true : false;
+  let fromMe = false;
+  if (ownKey && typeof ownKey === "object") fromMe = readAttr(ownKey, "fromMe") === true;
+  else if (typeof ownKey === "string") fromMe = ownKey.indexOf("true_") === 0;
   let sender = normalizeWid(read("author")) || normalizeWid(read("from")) || normalizeWid(read("senderUserJid"));
   if ((!sender || chatKind(sender) === "group") && fromMe) sender = preferredOwnId(meIds);
   if (!sender || !isSchemaWid(sender) || chatKind(sender) === "group") return null;
@@ -625,7 +725,8 @@ function serializeMessage(msg, ctx) {
   if (isSchemaWid(sender)) out.sender = sender;
   const notify = nonEmptyString(read("notifyName"));
   if (notify) out.notify_name = clipString(notify, WACRM_MAX_NAME_UNITS);
-  if (Number.isInteger(ack) && ack >= -1 && ack <= 4) out.ack = ack;
+  const ackNorm = ackValue(ack);
+  if (ackNorm !== undefined) out.ack = ackNorm;
   out.is_new = typeof c.isNew === "boolean" ? c.isNew : read("isNewMsg") === true;
   const chatName = nonEmptyString(c.chatName);
   if (chatName) out.chat_name = clipString(chatName, WACRM_MAX_NAME_UNITS);
@@ -641,7 +742,7 @@ function serializeMessage(msg, ctx) {
   if (subtype && WACRM_SCHEMA_TYPE.test(subtype)) out.subtype = subtype;
   if (read("isNotification") === true || WACRM_NOTIFICATION_TYPES.indexOf(type) !== -1) out.is_notification = true;
   if (read("isForwarded") === true) out.is_forwarded = true;
-  const editedAt = nonNegativeInt(read("latestEditSenderTimestampMs"));
+  const editedAt = toMillis(read("latestEditSenderTimestampMs"));
   if (editedAt) out.latest_edit_ms = editedAt;
   if (type === "location") {
     const location = locationInfo(read);
@@ -847,6 +948,10 @@ if (typeof module === "object" && module && module.exports) {
     serializeActiveChat,
     revokeData,
     editData,
+    protocolEditData,
+    receiptAcks,
+    ackValue,
+    canonicalMsgId,
     reactionData,
     isNonMessageType,
     locationInfo,

@@ -135,14 +135,16 @@ test("happy path: health, state, new messages, ack, ignore rules, ciphertext", a
     notifyName: "Mari",
   });
   wa.Msg.add(incoming);
-  // history/scroll loads are not new
+  // history/scroll loads (and offline delivery) are kept, as not new
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid(PEER_PN), id: "OLD" }), body: "old", isNewMsg: false }));
   // status and channels ignored by default
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid("status@broadcast"), id: "ST1", participant: new Wid(PEER_LID) }), body: "story" }));
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid("120363000000000009@newsletter"), id: "NL1" }), body: "news" }));
 
   const messages = page.of("message");
-  assert.equal(messages.length, 1);
+  assert.equal(messages.length, 2);
+  assert.equal(messages[1].id, "false_5511990010001@c.us_OLD");
+  assert.equal(messages[1].is_new, false);
   assert.deepEqual(messages[0], {
     id: "false_5511990010001@c.us_3A000001",
     chat_id: PEER_PN,
@@ -166,18 +168,18 @@ test("happy path: health, state, new messages, ack, ignore rules, ciphertext", a
   // ciphertext: nothing until decrypted, then exactly one message
   const cipher = newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid(PEER_PN), id: "CIPH" }), type: "ciphertext", body: "" });
   wa.Msg.add(cipher);
-  assert.equal(page.of("message").length, 1);
+  assert.equal(page.of("message").length, 2);
   cipher.__x_body = "agora legível";
   cipher.set("type", "chat");
   cipher.set("type", "chat");
   const after = page.of("message");
-  assert.equal(after.length, 2);
-  assert.equal(after[1].body, "agora legível");
-  assert.equal(after[1].id, "false_5511990010001@c.us_CIPH");
+  assert.equal(after.length, 3);
+  assert.equal(after[2].body, "agora legível");
+  assert.equal(after[2].id, "false_5511990010001@c.us_CIPH");
 
   // media: caption only, thumbnail never sent
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid(PEER_PN), id: "IMG" }), type: "image", body: THUMB, mediaKey: "k" }));
-  const img = page.of("message")[2];
+  const img = page.of("message")[3];
   assert.equal(img.type, "image");
   assert.equal("body" in img, false);
   assert.equal(page.raw.some((r) => r.includes("/9j/")), false);

@@ -146,7 +146,7 @@ const MSG_ATTRS = [
 class MsgModel extends Model {}
 defineAttrs(MsgModel, MSG_ATTRS.concat([
   "latestEditMsgKey", "latestEditSenderTimestampMs", "protocolMessageKey", "isForwarded", "vcardList",
-  "pollOptions", "pollSelectableOptionsCount", "mentionedJidList",
+  "pollOptions", "pollSelectableOptionsCount", "mentionedJidList", "isMdHistoryMsg", "editMsgType",
 ]));
 
 class ChatModel extends Model {}
@@ -201,6 +201,33 @@ function makeWhatsApp(opts = {}) {
   const lidToPn = new Map(); // known locally (getPhoneNumber)
   const serverLidToPn = new Map(); // learnt after queryWidExists
   const calls = { queryWidExists: [], addAndSendMsgToChat: [], findOrCreateLatestChat: [], sendSeen: 0, getPhoneNumber: 0 };
+
+  // MsgCollection.processMultipleMessages: WhatsApp's entry for incoming raw messages. Protocol
+  // messages (revoke, edit) are applied to their target when it is loaded and never added to Msg;
+  // the rest become models (wa-js registerRevokeMessageEvent wraps it for that reason).
+  calls.processMultipleMessages = 0;
+  calls.receipts = [];
+  const REVOKE_SUBTYPES = ["revoke", "sender_revoke", "admin_revoke"];
+  Msg.processMultipleMessages = function processMultipleMessages(chatId, raws) {
+    calls.processMultipleMessages += 1;
+    const out = [];
+    for (const raw of raws || []) {
+      if (raw.type === "protocol") {
+        const target = raw.protocolMessageKey ? Msg.get(String(raw.protocolMessageKey)) : null;
+        if (target && REVOKE_SUBTYPES.includes(raw.subtype)) {
+          target.__x_protocolMessageKey = raw.protocolMessageKey;
+          target.set("type", "revoked");
+        } else if (target && raw.subtype === "message_edit") {
+          target.__x_latestEditMsgKey = raw.id;
+          target.__x_latestEditSenderTimestampMs = raw.latestEditSenderTimestampMs;
+          target.set(target.type === "chat" ? "body" : "caption", raw.body);
+        }
+        continue;
+      }
+      out.push(Msg.add(new MsgModel(Object.assign({}, raw))));
+    }
+    return Promise.resolve(out);
+  };
 
   const collections = {};
   if (!drop.has("WAWebCollections.Msg")) collections.Msg = Msg;
@@ -279,6 +306,24 @@ function makeWhatsApp(opts = {}) {
           this.rows.push(...rows);
           return Promise.resolve(rows.length);
         },
+      },
+    },
+    // Receipts (WAWebHandleDirectChatReceipt in the real bundle): {ack, ackString, externalIds,
+    // from, recipient, participant, ts, offline}; only loaded messages see change:ack.
+    WAWebHandleDirectChatReceipt: {
+      handleChatSimpleReceipt(data) {
+        calls.receipts.push(data);
+        for (const id of (data && data.externalIds) || []) {
+          const m = Msg.get("true_" + String(data.from) + "_" + id);
+          if (m && (m.ack || 0) < data.ack) m.set("ack", data.ack);
+        }
+        return Promise.resolve();
+      },
+    },
+    WAWebHandleGroupChatReceipt: {
+      handleGroupSimpleReceipt(data) {
+        calls.receipts.push(data);
+        return Promise.resolve();
       },
     },
     WAWebUpdateUnreadChatAction: {
