@@ -743,7 +743,8 @@
     if (isTwin(data)) return;
     rememberId(data.id);
     emit("message", data);
-    if (!data.chat_phone && chatKind(data.chat_id) === "lid") resolvePhoneAsync(data.chat_id);
+    // A server lookup for live messages only: history seen at start must not fire one per LID chat.
+    if (isNew && !data.chat_phone && chatKind(data.chat_id) === "lid") resolvePhoneAsync(data.chat_id);
   }
 
   function waitForDecrypt(msg) {
