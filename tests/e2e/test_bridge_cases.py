@@ -308,3 +308,40 @@ def test_backfill_of_a_20000_message_chat_is_bounded(qtbot: QtBot, env: BridgeEn
     env.flush()
     assert env.db["messages"].count_documents({"chat_id": chat_id}) == 310
     assert run_js(qtbot, tab, "1 + 1") == 2  # the page stayed responsive
+
+
+def test_signals_for_messages_not_in_memory_reach_the_history(qtbot: QtBot, env: BridgeEnv) -> None:
+    """WhatsApp keeps only some messages loaded; a revoke, an edit or a read receipt for one it
+    dropped arrives without any model event (wa-js wraps processMultipleMessages and the receipt
+    handlers for this). The stored message must still be marked."""
+    gone = env.sim(qtbot, "Ana", "receive('mariana', 'Vou apagar isso')")
+    fixed = env.sim(qtbot, "Ana", "receive('mariana', 'Preço errado: 100 mil')")
+    ours = env.sim(qtbot, "Ana", "sendFromPhone('mariana', 'Segue a proposta')")
+    for wa_id in (gone, fixed, ours):
+        env.wait_message(qtbot, wa_id)
+        env.sim(qtbot, "Ana", f"evict({json.dumps(wa_id)})")
+    env.sim(qtbot, "Ana", f"revokeMessage({json.dumps(gone)})")
+    env.sim(qtbot, "Ana", f"editMessage({json.dumps(fixed)}, 'Preço certo: 120 mil')")
+    env.sim(qtbot, "Ana", f"receipt({json.dumps(ours)}, 3)")
+
+    doc = env.wait_message(qtbot, gone, lambda d: d.get("revoked") is True)
+    assert doc["body"] == "Vou apagar isso"  # "apagada para todos": the original text is kept
+    doc = env.wait_message(qtbot, fixed, lambda d: d.get("body") == "Preço certo: 120 mil")
+    assert [e["body"] for e in doc["edits"]] == ["Preço errado: 100 mil"]
+    env.wait_message(qtbot, ours, lambda d: d.get("ack") == 3)
+
+
+def test_offline_delivery_and_late_decryption_are_stored(qtbot: QtBot, env: BridgeEnv) -> None:
+    """Messages delivered after a gap enter the store without isNewMsg, and one of them may be
+    "waiting for this message" (ciphertext) until it decrypts later (wwebjs #1921, #6937)."""
+    offline = env.sim(qtbot, "Ana", "receive('joana', 'Mandei ontem à noite', {offline: true})")
+    late = env.sim(
+        qtbot, "Ana", "receive('joana', 'Essa chegou cifrada', {offline: true, pending: true})"
+    )
+    doc = env.wait_message(qtbot, offline)
+    assert doc["is_new"] is False and doc["body"] == "Mandei ontem à noite"
+    env.flush()
+    assert env.message(late) is None  # never stored as an empty message
+    env.sim(qtbot, "Ana", f"decrypt({json.dumps(late)})")
+    doc = env.wait_message(qtbot, late)
+    assert doc["body"] == "Essa chegou cifrada" and doc["type"] == "chat"

@@ -190,8 +190,31 @@
         self: "in",
       };
       applyMedia(attrs, opts);
+      if (opts.offline) {
+        // Delivered after a gap (offline sync): WhatsApp adds it without isNewMsg.
+        attrs.isNewMsg = false;
+        attrs.isMdHistoryMsg = true;
+      }
+      if (opts.pending) {
+        // "Waiting for this message": a ciphertext until decrypt(id) is called.
+        app.undecrypted.set(id.toString(), { type: attrs.type, body: attrs.body, caption: attrs.caption });
+        Object.assign(attrs, { type: "ciphertext", body: "", caption: undefined });
+      }
       app.addMsg(chat, attrs, {});
       return id.toString();
+    },
+
+    /** A message received as ciphertext is decrypted: content first, then `type` changes. */
+    decrypt(serializedId) {
+      const msg = findMsg(serializedId);
+      const real = app.undecrypted.get(String(serializedId));
+      if (!real || msg.type !== "ciphertext") {
+        throw new Error("simulator: " + serializedId + " is not waiting for decryption");
+      }
+      app.undecrypted.delete(String(serializedId));
+      msg.set({ body: real.body, caption: real.caption });
+      msg.set("type", real.type);
+      return msg.id.toString();
     },
 
     /** We typed a message on the phone: it arrives here as our own (fromMe) new message. */
@@ -242,6 +265,34 @@
     /** The sender edited a message (body or caption; latestEdit* markers). */
     editMessage(serializedId, newText, opts) {
       opts = opts || {};
+      if (!Msg.get(String(serializedId)) && app.unloaded.has(String(serializedId))) {
+        // Not in memory: only the `protocol` edit message arrives (processMultipleMessages).
+        const key = MsgKey.fromString(String(serializedId));
+        const old = app.unloaded.get(String(serializedId));
+        const sender = String(old.author || old.from);
+        Msg.processMultipleMessages(key.remote, [
+          {
+            id: new MsgKey({
+              fromMe: key.fromMe,
+              remote: key.remote,
+              id: app.rawIdFor(key.fromMe ? "android" : app.platformOf(sender), null),
+              participant: key.participant,
+            }),
+            type: "protocol",
+            subtype: "message_edit",
+            protocolMessageKey: key,
+            body: String(newText),
+            editMsgType: old.type,
+            latestEditSenderTimestampMs: Date.now(),
+            t: app.nowSec(),
+            from: old.from,
+            to: old.to,
+            author: old.author,
+            isNewMsg: true,
+          },
+        ]);
+        return key.toString();
+      }
       const msg = findMsg(serializedId);
       const editKey = new MsgKey({
         fromMe: msg.id.fromMe,
@@ -341,8 +392,33 @@
     /** Delete for everyone: the model keeps its id, becomes `revoked` and loses its text. */
     revokeMessage(serializedId, opts) {
       opts = opts || {};
-      const msg = findMsg(serializedId);
       const subtype = opts.byAdmin ? "admin_revoke" : "sender_revoke";
+      if (!Msg.get(String(serializedId)) && app.unloaded.has(String(serializedId))) {
+        // Not in memory: only the `protocol` message arrives, through processMultipleMessages.
+        const key = MsgKey.fromString(String(serializedId));
+        const old = app.unloaded.get(String(serializedId));
+        const sender = String(old.author || old.from);
+        Msg.processMultipleMessages(key.remote, [
+          {
+            id: new MsgKey({
+              fromMe: key.fromMe,
+              remote: key.remote,
+              id: app.rawIdFor(key.fromMe ? "android" : app.platformOf(sender), null),
+              participant: key.participant,
+            }),
+            type: "protocol",
+            subtype: subtype,
+            protocolMessageKey: key,
+            t: app.nowSec(),
+            from: old.from,
+            to: old.to,
+            author: old.author,
+            isNewMsg: true,
+          },
+        ]);
+        return key.toString();
+      }
+      const msg = findMsg(serializedId);
       // The signal is a `protocol` message whose protocolMessageKey names the original...
       const chat = chatOf(msg.id.remote.toString(), false);
       const proto = new app.MsgModel({
@@ -368,6 +444,34 @@
         chat.trigger("change:msgs", chat);
       }
       return msg.id.toString();
+    },
+
+    /** WhatsApp drops a message from memory (it stays stored): later signals find it not loaded. */
+    evict(serializedId) {
+      return app.evictMsg(findMsg(serializedId));
+    },
+
+    /**
+     * The contact's phone sends a receipt for one of our messages (2 delivered, 3 read, 4 played),
+     * handled by WAWebHandleDirectChatReceipt as WhatsApp does, loaded or not.
+     */
+    receipt(serializedId, ack) {
+      const key = MsgKey.fromString(String(serializedId));
+      if (!key.fromMe || key.remote.isGroup()) {
+        throw new Error("simulator: receipts here are for our messages in a direct chat");
+      }
+      const mod = global.require("WAWebHandleDirectChatReceipt");
+      mod.handleChatSimpleReceipt({
+        ack: Number(ack),
+        ackString: Number(ack) >= 3 ? "read" : "delivery",
+        externalIds: [key.id],
+        from: key.remote,
+        recipient: null,
+        participant: null,
+        ts: app.nowSec(),
+        offline: null,
+      });
+      return key.toString();
     },
 
     /** Delete for me (on the phone): the model leaves chat.msgs and Msg (`remove`). */

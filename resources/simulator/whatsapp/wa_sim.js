@@ -102,6 +102,7 @@
     latestEditMsgKey: undefined,
     latestEditSenderTimestampMs: undefined,
     protocolMessageKey: undefined,
+    editMsgType: undefined,
     mimetype: undefined,
     filename: undefined,
     size: undefined,
@@ -360,6 +361,8 @@
     earlier: new Map(), // chat id -> older message attrs not loaded yet (newest last)
     earlierPageSize: new Map(), // chat id -> loadEarlierMsgs page size (default EARLIER_BATCH)
     reactions: new Map(), // "<parent msg id>|<sender>" -> reaction row (the add-on table)
+    unloaded: new Map(), // serialized id -> attrs of messages stored but not in memory (evicted)
+    undecrypted: new Map(), // serialized id -> content of a message shown as "waiting for this message"
     readReceiptsSent: 0,
     lookups: 0,
     qrRefs: 0,
@@ -1021,6 +1024,105 @@
   }
   app.addMsg = addMsg;
 
+  /**
+   * WhatsApp keeps only some messages in memory. An evicted message leaves chat.msgs and Msg
+   * (`remove`) but stays in the local DB; signals about it (revoke, edit, receipts) still arrive.
+   */
+  function evictMsg(msg) {
+    const key = msg.id.toString();
+    app.unloaded.set(key, recordToAttrs(msgToRecord(msg)));
+    const chat = ChatColl.get(msg.id.remote);
+    if (chat) {
+      chat.msgs.remove(msg);
+    }
+    MsgColl.remove(msg);
+    return key;
+  }
+  app.evictMsg = evictMsg;
+
+  const REVOKE_SUBTYPES = ["revoke", "sender_revoke", "admin_revoke"];
+  const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
+
+  /** A revoke or edit applied to the stored copy of a message that is not in memory. */
+  function applyToUnloaded(raw) {
+    const key = raw.protocolMessageKey ? raw.protocolMessageKey.toString() : "";
+    const attrs = app.unloaded.get(key);
+    if (!attrs) {
+      return;
+    }
+    if (REVOKE_SUBTYPES.includes(raw.subtype)) {
+      Object.assign(attrs, { type: "revoked", subtype: raw.subtype, body: "", caption: undefined });
+    } else if (raw.subtype === "message_edit") {
+      attrs.latestEditMsgKey = raw.id;
+      attrs.latestEditSenderTimestampMs = raw.latestEditSenderTimestampMs;
+      attrs[MEDIA_TYPES.includes(attrs.type) ? "caption" : "body"] = raw.body;
+    }
+  }
+
+  /**
+   * The message collection's entry for incoming raw messages (MsgCollection.processMultipleMessages
+   * in WhatsApp Web). Protocol messages are signals: a revoke or edit changes its target (in memory
+   * or only in the DB) and is never added to Msg. Other messages become models of their chat.
+   */
+  MsgColl.processMultipleMessages = function processMultipleMessages(chatId, raws) {
+    const out = [];
+    (Array.isArray(raws) ? raws : []).forEach((raw) => {
+      if (!raw || typeof raw !== "object") {
+        return;
+      }
+      if (raw.type === "protocol") {
+        const target = raw.protocolMessageKey ? MsgColl.get(raw.protocolMessageKey) : undefined;
+        if (!target) {
+          applyToUnloaded(raw);
+        } else if (REVOKE_SUBTYPES.includes(raw.subtype)) {
+          target.set({ type: "revoked", subtype: raw.subtype, body: "", caption: undefined });
+        } else if (raw.subtype === "message_edit") {
+          const text = {};
+          text[target.type === "chat" ? "body" : "caption"] = raw.body;
+          target.set(
+            Object.assign(
+              { latestEditMsgKey: raw.id, latestEditSenderTimestampMs: raw.latestEditSenderTimestampMs },
+              text
+            )
+          );
+        }
+        return;
+      }
+      const chat = chatByWid(raw.id && raw.id.remote ? raw.id.remote : core.asWid(chatId), true);
+      if (chat) {
+        out.push(addMsg(chat, raw, {}));
+      }
+    });
+    return Promise.resolve(out);
+  };
+
+  /**
+   * WAWebHandleDirectChatReceipt.handleChatSimpleReceipt: a peer's receipt for our messages
+   * ({ack, ackString, externalIds, from, recipient, ts}). Loaded messages get change:ack; the
+   * stored copy of the others is updated silently.
+   */
+  function handleChatSimpleReceipt(data) {
+    const ids = data && Array.isArray(data.externalIds) ? data.externalIds : [];
+    const from = data && data.from ? core.asWid(data.from) : null;
+    if (!from) {
+      return Promise.resolve();
+    }
+    ids.forEach((raw) => {
+      const key = "true_" + from.toString() + "_" + raw;
+      const msg = MsgColl.get(key);
+      if (msg) {
+        if ((msg.ack || 0) < data.ack) {
+          msg.set("ack", data.ack);
+        }
+      } else if (app.unloaded.has(key)) {
+        const attrs = app.unloaded.get(key);
+        attrs.ack = Math.max(attrs.ack || 0, data.ack);
+      }
+    });
+    return Promise.resolve();
+  }
+  app.handleChatSimpleReceipt = handleChatSimpleReceipt;
+
   /** Delete for me: out of the chat and the store (`remove`), and out of the local DB. */
   function removeMsg(msg) {
     const chat = ChatColl.get(msg.id.remote);
@@ -1605,6 +1707,11 @@
       ["WAWebCmd", plain({ Cmd: Cmd })],
       ["WAWebApiContact", plain({ getPhoneNumber: getPhoneNumber, getCurrentLid: getCurrentLid })],
       ["WAWebQueryExistsJob", plain({ queryWidExists: queryWidExists })],
+      [
+        "WAWebHandleDirectChatReceipt",
+        // Looked up at call time, like WhatsApp's own callers do (so a wrapper is seen).
+        plain({ handleChatSimpleReceipt: (data) => app.handleChatSimpleReceipt(data) }),
+      ],
       [
         "WAWebMiscBrowserUtils",
         plain({ info: () => ({ os: "Linux", name: "Chrome", version: "142.0.0.0" }) }),

@@ -572,6 +572,8 @@
         ])
       );
       text = msg.caption && msg.caption !== msg.filename ? msg.caption : "";
+    } else if (msg.type === "ciphertext") {
+      text = "Aguardando mensagem. Isso pode levar alguns instantes.";
     } else if (msg.type === "revoked") {
       text = "";
       children.push(el("div", { class: "revoked" }, [el("span", { "data-icon": "recalled", text: "⊘ " }), el("span", { text: msg.id.fromMe ? "Você apagou esta mensagem" : "Esta mensagem foi apagada" })]));
