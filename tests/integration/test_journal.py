@@ -58,6 +58,23 @@ def test_append_many_and_seq_never_reused(tmp_path: Path) -> None:
         assert reopened.append("ack", {"id": "z", "ack": 1}) > nxt
 
 
+def test_pending_character_budget_and_large_mark_done(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite3", "p1") as journal:
+        big = {"id": "x", "body": "b" * 1000}
+        seqs = journal.append_many(
+            [("message", big)] * 5 + [("message", _msg(i)) for i in range(1200)]
+        )
+        size = len(json.dumps(big, separators=(",", ":")))
+        # Whole entries only, at least one even when the first is over budget.
+        assert [e.seq for e in journal.pending(100, max_chars=size * 2 + 10)] == seqs[:2]
+        assert [e.seq for e in journal.pending(100, max_chars=1)] == seqs[:1]
+        assert len(journal.pending(3, max_chars=10**9)) == 3
+        # More seqs than one DELETE statement takes, in any order, with unknown ones.
+        done = seqs[::-1][:1100] + [10**9]
+        journal.mark_done(done)
+        assert [e.seq for e in journal.pending(10**4)] == seqs[:105]
+
+
 def test_wal_mode_and_synchronous(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     with Journal(path, "p1") as journal:

@@ -41,6 +41,7 @@ log = logging.getLogger("wacrm.journal")
 Synchronous = Literal["NORMAL", "FULL"]
 
 _INSERT = "INSERT INTO entries(seq, kind, payload, created_at) VALUES (?, ?, ?, ?)"
+_DELETE_CHUNK = 500  # bound parameters per DELETE (old SQLite builds allow 999)
 _SCHEMA = (
     # No AUTOINCREMENT (it costs a second b-tree write per append): the journal hands out
     # seqs from its own counter, which starts above every seq in the file and never goes
@@ -211,14 +212,19 @@ class Journal:
 
     def mark_done(self, seqs: Iterable[int]) -> None:
         """Delete entries the store has acknowledged (unknown seqs are ignored)."""
-        values = [(int(s),) for s in seqs]
+        values = [int(s) for s in seqs]
         if not values:
             return
         with self._lock:
             conn = self._require_open()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("DELETE FROM entries WHERE seq = ?", values)
+                # `seq IN (…)` in chunks: a third of the time of one DELETE per seq, and the
+                # lock (which the bridge's appends wait for) is held that much shorter.
+                for lo in range(0, len(values), _DELETE_CHUNK):
+                    chunk = values[lo : lo + _DELETE_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(f"DELETE FROM entries WHERE seq IN ({marks})", chunk)  # noqa: S608
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -312,15 +318,27 @@ class Journal:
 
     # -- reading -------------------------------------------------------------------------
 
-    def pending(self, limit: int) -> list[JournalEntry]:
-        """Oldest `limit` entries not yet marked done."""
+    def pending(self, limit: int, max_chars: int | None = None) -> list[JournalEntry]:
+        """Oldest `limit` entries not yet marked done; with `max_chars`, only as many as fit in
+        that many payload characters (at least one), so a batch of long texts stays small."""
         if limit <= 0:
             return []
         with self._lock:
             conn = self._require_open()
-            rows = conn.execute(
+            cursor = conn.execute(
                 "SELECT seq, kind, payload FROM entries ORDER BY seq LIMIT ?", (limit,)
-            ).fetchall()
+            )
+            if max_chars is None:
+                rows = cursor.fetchall()
+            else:
+                rows = []
+                total = 0
+                for row in cursor:
+                    total += len(row[2])
+                    if rows and total > max_chars:
+                        break
+                    rows.append(row)
+                cursor.close()
         out: list[JournalEntry] = []
         for seq, kind, payload in rows:
             try:
