@@ -157,3 +157,29 @@ def test_fuzz_message_fields(data: dict[str, Any]) -> None:
         return
     assert isinstance(event, MessageEvent)
     assert isinstance(event.t, int) and isinstance(event.from_me, bool)
+
+
+def test_times_in_the_wrong_unit_are_normalised() -> None:
+    """WhatsApp mixes units (t in s, edit/reaction times in ms; wa-js builds edit times from t).
+    A page that sends the other unit must not store a message in the year 57 000 or 1970."""
+    from wacrm_desktop.core.events import EditEvent, ReactionEvent, RevokeEvent
+
+    event = parse_payload(envelope("message", message(t=1764790000123)), TOKEN)
+    assert isinstance(event, MessageEvent) and event.t == 1764790000
+    revoke = parse_payload(envelope("revoke", {"id": MSG_ID, "revoked_at": 1764790000999}), TOKEN)
+    assert isinstance(revoke, RevokeEvent) and revoke.revoked_at == 1764790000
+    edit = parse_payload(
+        envelope("edit", {"id": MSG_ID, "body": "novo", "edited_at_ms": 1764790000}), TOKEN
+    )
+    assert isinstance(edit, EditEvent) and edit.edited_at_ms == 1764790000000
+    reaction = parse_payload(
+        envelope(
+            "reaction",
+            {"id": MSG_ID, "sender": "5511990010001@c.us", "emoji": "👍", "t_ms": 1764790000},
+        ),
+        TOKEN,
+    )
+    assert isinstance(reaction, ReactionEvent) and reaction.t_ms == 1764790000000
+    # the right units are kept as they are
+    same = parse_payload(envelope("message", message(t=1764790000)), TOKEN)
+    assert isinstance(same, MessageEvent) and same.t == 1764790000

@@ -58,6 +58,19 @@ _MEDIA_KEYS = {
 }
 
 
+#: A time at or above this is in milliseconds if read as seconds (after the year 5000), and below
+#: it in seconds if read as milliseconds (before 1973): WhatsApp mixes the two units.
+_MS_THRESHOLD = 10**11
+
+
+def _seconds(value: int | None) -> int | None:
+    return value // 1000 if value is not None and value >= _MS_THRESHOLD else value
+
+
+def _millis(value: int | None) -> int | None:
+    return value * 1000 if value is not None and 0 < value < _MS_THRESHOLD else value
+
+
 class PayloadError(ValueError):
     """The payload is malformed; the message says which rule it broke (never its content)."""
 
@@ -229,7 +242,7 @@ def _message(d: Mapping[str, Any]) -> MessageEvent:
     assert msg_type is not None
     if not _TYPE_RE.match(msg_type):
         raise PayloadError("type: invalid")
-    t = _int(d, "t", lo=0, hi=2**40, required=True)
+    t = _seconds(_int(d, "t", lo=0, hi=2**50, required=True))
     assert t is not None
     body, body_cut = _text(d, "body")
     caption, caption_cut = _text(d, "caption")
@@ -274,7 +287,7 @@ def _message(d: Mapping[str, Any]) -> MessageEvent:
         subtype=_str(d, "subtype", max_len=40),
         is_notification=_bool(d, "is_notification", default=False),
         is_forwarded=_bool(d, "is_forwarded", default=False),
-        latest_edit_ms=_int(d, "latest_edit_ms", lo=0, hi=2**53),
+        latest_edit_ms=_millis(_int(d, "latest_edit_ms", lo=0, hi=2**53)),
         location=_location(d.get("location")),
         vcards=_str_list(d.get("vcards"), "vcards", max_items=MAX_VCARDS, max_len=16 * 1024),
         poll=_poll(d.get("poll")),
@@ -298,7 +311,7 @@ def _edit(d: Mapping[str, Any]) -> EditEvent:
     caption, caption_cut = _text(d, "caption")
     if body is None and caption is None:
         raise PayloadError("edit: body or caption required")
-    at = _int(d, "edited_at_ms", lo=0, hi=2**53, required=True)
+    at = _millis(_int(d, "edited_at_ms", lo=0, hi=2**53, required=True))
     assert at is not None
     return EditEvent(
         id=msg_id, body=body, caption=caption, edited_at_ms=at, truncated=body_cut or caption_cut
@@ -311,7 +324,7 @@ def _revoke(d: Mapping[str, Any]) -> RevokeEvent:
     assert msg_id is not None
     return RevokeEvent(
         id=msg_id,
-        revoked_at=_int(d, "revoked_at", lo=0, hi=2**40),
+        revoked_at=_seconds(_int(d, "revoked_at", lo=0, hi=2**50)),
         by_admin=_bool(d, "by_admin", default=False),
     )
 
@@ -321,7 +334,7 @@ def _reaction(d: Mapping[str, Any]) -> ReactionEvent:
     msg_id = _msg_id(d)
     sender = _wid(d, "sender", required=True)
     emoji = _str(d, "emoji", max_len=32, required=True)
-    t_ms = _int(d, "t_ms", lo=0, hi=2**53, required=True)
+    t_ms = _millis(_int(d, "t_ms", lo=0, hi=2**53, required=True))
     assert msg_id is not None and sender is not None and emoji is not None and t_ms is not None
     return ReactionEvent(id=msg_id, sender=sender, emoji=emoji, t_ms=t_ms)
 
