@@ -988,8 +988,40 @@
       return;
     }
     // History loads and scrolling also add, with isNewMsg false; so do messages delivered after
-    // an offline gap. All are kept (the history keys on the id), the old ones as not new.
-    emitMessage(msg, isNew);
+    // an offline gap. All are kept (the history keys on the id), the old ones as not new, read
+    // on later timer turns in chunks: a history load adds thousands at once inside WhatsApp's call.
+    if (isNew) emitMessage(msg, true);
+    else queueHistory(msg);
+  }
+
+  const historyQueue = [];
+  let historyTimer = null;
+  let historyDropped = 0;
+
+  function queueHistory(msg) {
+    if (historyQueue.length >= SENT_IDS_MAX) {
+      historyQueue.shift();
+      historyDropped += 1;
+    }
+    historyQueue.push(msg);
+    if (historyTimer === null) historyTimer = setTimer(drainHistory, 0);
+  }
+
+  function drainHistory() {
+    historyTimer = null;
+    const batch = historyQueue.splice(0, BACKFILL_CHUNK);
+    for (const m of batch) {
+      try {
+        if (readAttr(m, "type") !== "ciphertext") emitMessage(m, false); // pending: caught on decrypt
+      } catch (e) {
+        log("warning", "history message failed: " + errText(e));
+      }
+    }
+    if (historyDropped) {
+      log("warning", "history queue overflow; " + historyDropped + " loaded messages left to backfill");
+      historyDropped = 0;
+    }
+    if (historyQueue.length) historyTimer = setTimer(drainHistory, 0);
   }
 
   function onMsgAck(msg, ack) {

@@ -140,6 +140,7 @@ test("happy path: health, state, new messages, ack, ignore rules, ciphertext", a
   // status and channels ignored by default
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid("status@broadcast"), id: "ST1", participant: new Wid(PEER_LID) }), body: "story" }));
   wa.Msg.add(newMsg({ id: new MsgKey({ fromMe: false, remote: new Wid("120363000000000009@newsletter"), id: "NL1" }), body: "news" }));
+  t.mock.timers.tick(1); // history messages are read on a later timer turn
 
   const messages = page.of("message");
   assert.equal(messages.length, 2);

@@ -100,11 +100,27 @@ test("messages added without isNewMsg (offline sync, history) are captured as no
   const m = msg({ id: key(PEER, "OFF9"), body: "mandei quando você estava offline", isNewMsg: false, isMdHistoryMsg: true, from: new Wid(PEER) });
   wa.Msg.add(m);
   wa.Msg.trigger("add", m, wa.Msg, {});
+  assert.equal(page.of("message").length, 0, "not read inside WhatsApp's add");
+  t.mock.timers.tick(1);
   const got = page.of("message");
   assert.equal(got.length, 1);
   assert.equal(got[0].id, "false_" + PEER + "_OFF9");
   assert.equal(got[0].is_new, false);
   assert.equal(got[0].body, "mandei quando você estava offline");
+  noWarnings(page);
+});
+
+test("a burst of history adds is read in chunks, after WhatsApp's call returns", async (t) => {
+  const { page, wa } = boot(t);
+  const before = page.timers.calls;
+  for (let i = 0; i < 120; i++) {
+    wa.Msg.add(msg({ id: key(PEER, "HB" + i), body: "h" + i, isNewMsg: false, from: new Wid(PEER), t: T0S - 1000 + i }));
+  }
+  assert.equal(page.of("message").length, 0);
+  t.mock.timers.tick(1);
+  assert.equal(page.of("message").length, 120);
+  assert.ok(page.timers.calls - before >= 3, "chunks of 50 on separate timer turns");
+  assert.equal(new Set(page.of("message").map((m) => m.id)).size, 120);
   noWarnings(page);
 });
 
