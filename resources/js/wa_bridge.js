@@ -644,6 +644,9 @@
 
   const sentIds = new Set();
   const waitingDecrypt = new WeakSet();
+  // Ciphertexts seen outside the live path (history, backfill): captured when their type changes,
+  // whether or not the change event carries the previous value.
+  const cipherSeen = new WeakSet();
 
   function rememberId(id) {
     if (sentIds.size >= SENT_IDS_MAX) sentIds.clear();
@@ -815,7 +818,9 @@
     }
     // Decrypted ("waiting for this message" → text). Live messages are also awaited with once();
     // this catches the ones that were not live (backfill, offline delivery).
-    if (previous === "ciphertext" && now !== "ciphertext" && !waitingDecrypt.has(msg)) {
+    const wasCipher = previous === "ciphertext" || cipherSeen.has(msg);
+    if (wasCipher && now !== "ciphertext" && !waitingDecrypt.has(msg)) {
+      cipherSeen.delete(msg);
       emitMessage(msg, readAttr(msg, "isNewMsg") === true, { once: true });
     }
   }
@@ -985,6 +990,7 @@
     if (readAttr(msg, "type") === "ciphertext") {
       // Pending: a live one is awaited; others are caught by change:type when they decrypt.
       if (isNew) waitForDecrypt(msg);
+      else cipherSeen.add(msg);
       return;
     }
     // History loads and scrolling also add, with isNewMsg false; so do messages delivered after
@@ -1012,7 +1018,8 @@
     const batch = historyQueue.splice(0, BACKFILL_CHUNK);
     for (const m of batch) {
       try {
-        if (readAttr(m, "type") !== "ciphertext") emitMessage(m, false); // pending: caught on decrypt
+        if (readAttr(m, "type") === "ciphertext") cipherSeen.add(m); // pending: caught on decrypt
+        else emitMessage(m, false);
       } catch (e) {
         log("warning", "history message failed: " + errText(e));
       }
@@ -1067,7 +1074,10 @@
       try {
         if (!m) continue;
         const type = readAttr(m, "type");
-        if (type === "ciphertext") continue; // pending: never stored as final
+        if (type === "ciphertext") {
+          cipherSeen.add(m); // pending: never stored as final; captured when it decrypts
+          continue;
+        }
         if (sinceT && type !== "protocol" && (toSeconds(readAttr(m, "t")) || 0) < sinceT) continue;
         emitMessage(m, false);
       } catch (e) {

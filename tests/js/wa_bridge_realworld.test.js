@@ -83,11 +83,21 @@ test("a ciphertext loaded without isNewMsg is captured once it decrypts; a live 
   live.set("type", "chat");
   await drain(t);
   assert.deepEqual(page.of("message").map((m) => m.id), ["false_" + PEER + "_CX1", "false_" + PEER + "_CX2"]);
+  // a build whose change events pass (model, value, options), not the previous value
+  const quiet = msg({ id: key(PEER, "CX4"), type: "ciphertext", body: "", isNewMsg: false, from: new Wid(PEER) });
+  wa.Msg.add(quiet);
+  t.mock.timers.tick(1);
+  quiet.__x_body = "sem valor anterior";
+  quiet.__x_type = "chat";
+  wa.Msg.trigger("change:type", quiet, "chat", {});
+  assert.equal(page.of("message").at(-1).id, "false_" + PEER + "_CX4");
+  assert.equal(page.of("message").length, 3);
   // a ciphertext that turns into a revoke is not a message
   const gone = msg({ id: key(PEER, "CX3"), type: "ciphertext", body: "", isNewMsg: false });
   wa.Msg.add(gone);
+  t.mock.timers.tick(1);
   gone.set("type", "revoked");
-  assert.equal(page.of("message").length, 2);
+  assert.equal(page.of("message").length, 3);
   noWarnings(page);
 });
 
