@@ -361,3 +361,29 @@ test("a build with only the old getMaybeMeUser still knows who we are", (t) => {
   assert.equal(d.author, "5511999990000@c.us");
   assert.ok(page.of("health").at(-1).ok);
 });
+
+// wwebjs PR #201653: listeners stacked up (3-4 sets) after re-injection, so every event came
+// several times. Here a module appearing late makes the bridge re-resolve everything.
+test("re-resolving modules after a late registration never doubles listeners or observers", async (t) => {
+  const { page, wa } = boot(t, { drop: ["WAWebHandleDirectChatReceipt"] });
+  assert.ok(page.of("health").at(-1).missing.includes("WAWebHandleDirectChatReceipt.handleChatSimpleReceipt"));
+  wa.registerModule("WAWebHandleDirectChatReceipt", {
+    handleChatSimpleReceipt: () => Promise.resolve(),
+  });
+  for (let i = 0; i < 12; i++) t.mock.timers.tick(250);
+  assert.deepEqual(page.of("health").at(-1).missing, []);
+  for (let i = 0; i < 12; i++) t.mock.timers.tick(250); // more re-checks, nothing new
+  wa.Msg.add(msg({ id: key(PEER, "ONCE1"), body: "uma vez", from: new Wid(PEER) }));
+  assert.equal(page.of("message").length, 1);
+  const m = wa.Msg.get("false_" + PEER + "_ONCE1");
+  m.set("ack", 3);
+  assert.equal(page.of("ack").length, 1);
+  await wa.Msg.processMultipleMessages(new Wid(PEER), [
+    { id: key(PEER, "PX"), type: "protocol", subtype: "revoke", protocolMessageKey: key(PEER, "ZZ1"), t: T0S },
+  ]);
+  wa.modules.WAWebHandleDirectChatReceipt.handleChatSimpleReceipt({ ack: 3, externalIds: ["Q1"], from: new Wid(PEER) });
+  await drain(t);
+  assert.equal(page.of("revoke").length, 1);
+  assert.equal(page.of("ack").length, 2);
+  noWarnings(page);
+});
