@@ -1,66 +1,133 @@
 /*
- * reset_storage.js: run by Python with runJavaScript in the isolated ApplicationWorld of the
- * WhatsApp tab when the user confirms "Redefinir este perfil". It deletes this origin's web
- * storage (IndexedDB databases, Local/Session Storage, Cache Storage, service workers) and then
- * loads the origin's start page, which shows the QR again. Cookies and the HTTP cache are cleared
- * by Python through the profile. The MongoDB history is not touched.
+ * reset_storage.js: "Redefinir este perfil". Python (wacrm_desktop/web/reset.py) runs it with
+ * runJavaScript in the isolated ApplicationWorld, wrapped as
+ * `(function(){ const WACRM_RESET_STEP = "leave" | "wipe"; <file> })();`, in two documents:
  *
- * Every step is bounded: a database WhatsApp keeps open (a blocked delete) never stops the reload.
+ * - "leave", in WhatsApp's own document when the tab shows one: unregisters the origin's service
+ *   workers (the API refuses the blank document below). They go once no page uses them.
+ * - "wipe", in a blank document *of the WhatsApp origin* (setHtml with the WhatsApp URL as base):
+ *   WhatsApp's document is gone, so its IndexedDB connections are closed, and none of its scripts
+ *   run there to open them again. Deletes the origin's IndexedDB databases, Local/Session Storage
+ *   and Cache Storage, then re-reads what is left.
+ *
+ * The outcome goes to `window.__wacrmReset` (this isolated world only), which Python polls:
+ *   {step, done, unregistered: n, deleted: [db], blocked: [db], failed: [db], errors: [str],
+ *    left: {databases: [db], localStorage: n} | null}
+ * A delete still blocked at the cap (a connection elsewhere ignoring `versionchange`) stays
+ * queued in the browser, ahead of any later open of that database.
+ * Cookies and the HTTP cache are cleared by Python. The MongoDB history is not touched.
  */
 (function resetStorage() {
   "use strict";
-  const STEP_CAP_MS = 4000;
+  const STEP_CAP_MS = 8000;
+  const g = typeof window === "object" ? window : globalThis;
+  /* global WACRM_RESET_STEP */
+  const step = typeof WACRM_RESET_STEP === "string" ? WACRM_RESET_STEP : "wipe";
+  const result = {
+    step,
+    done: false,
+    unregistered: 0,
+    deleted: [],
+    blocked: [],
+    failed: [],
+    errors: [],
+    left: null,
+  };
+  g.__wacrmReset = result;
 
-  function capped(promise) {
-    return Promise.race([
-      Promise.resolve(promise).catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, STEP_CAP_MS)),
-    ]);
+  function errText(e) {
+    return String((e && (e.name || e.message)) || e).slice(0, 200);
   }
 
+  /** `promise`, or `fallback` once STEP_CAP_MS has passed; never rejects. */
+  function capped(what, promise, fallback) {
+    let timer;
+    return Promise.race([
+      Promise.resolve(promise).catch((e) => {
+        result.errors.push(what + ": " + errText(e));
+        return fallback;
+      }),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(fallback), STEP_CAP_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** Resolves "deleted", "failed", or "blocked" when still blocked at the cap. */
   function deleteDb(name) {
     return new Promise((resolve) => {
       let req;
+      let blocked = false;
+      const timer = setTimeout(() => resolve(blocked ? "blocked" : "failed"), STEP_CAP_MS);
+      const done = (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
       try {
-        req = indexedDB.deleteDatabase(name);
-      } catch (_e) {
-        resolve(false);
+        req = g.indexedDB.deleteDatabase(name);
+      } catch (e) {
+        result.errors.push("deleteDatabase: " + errText(e));
+        done("failed");
         return;
       }
-      req.onsuccess = () => resolve(true);
-      req.onerror = () => resolve(false);
-      // Blocked: the page still holds a connection; it is closed by the reload below.
-      req.onblocked = () => resolve(false);
+      req.onsuccess = () => done("deleted");
+      req.onerror = () => done("failed");
+      // Another connection did not close on `versionchange`: keep waiting until the cap.
+      req.onblocked = () => {
+        blocked = true;
+      };
     });
   }
 
-  async function wipe() {
-    try {
-      localStorage.clear();
-    } catch (_e) {
-      // storage unavailable
-    }
-    try {
-      sessionStorage.clear();
-    } catch (_e) {
-      // storage unavailable
-    }
-    if (typeof indexedDB === "object" && indexedDB && typeof indexedDB.databases === "function") {
-      const dbs = (await capped(indexedDB.databases())) || [];
-      await capped(Promise.all(dbs.filter((d) => d && d.name).map((d) => deleteDb(d.name))));
-    }
-    if (typeof caches === "object" && caches) {
-      const names = (await capped(caches.keys())) || [];
-      await capped(Promise.all(names.map((n) => caches.delete(n))));
-    }
-    if (navigator.serviceWorker && typeof navigator.serviceWorker.getRegistrations === "function") {
-      const regs = (await capped(navigator.serviceWorker.getRegistrations())) || [];
-      await capped(Promise.all(regs.map((r) => r.unregister())));
+  function databaseNames() {
+    if (!g.indexedDB || typeof g.indexedDB.databases !== "function") return Promise.resolve([]);
+    return capped(
+      "databases",
+      g.indexedDB.databases().then((dbs) => (dbs || []).map((d) => d && d.name).filter(Boolean)),
+      [],
+    );
+  }
+
+  function clearWebStorage() {
+    for (const name of ["localStorage", "sessionStorage"]) {
+      try {
+        g[name].clear();
+      } catch (e) {
+        result.errors.push(name + ": " + errText(e));
+      }
     }
   }
 
-  wipe().finally(() => {
-    location.replace(location.origin + "/");
-  });
+  async function unregisterServiceWorkers() {
+    const sw = g.navigator && g.navigator.serviceWorker;
+    if (!sw || typeof sw.getRegistrations !== "function") return;
+    const regs = await capped("getRegistrations", sw.getRegistrations(), []);
+    const done = await capped("unregister", Promise.all(regs.map((r) => r.unregister())), []);
+    result.unregistered = (done || []).filter(Boolean).length;
+  }
+
+  async function wipe() {
+    clearWebStorage();
+    const names = await databaseNames();
+    const outcomes = await Promise.all(names.map(deleteDb));
+    names.forEach((name, i) => result[outcomes[i]].push(name));
+    if (typeof g.caches === "object" && g.caches) {
+      const keys = await capped("caches", g.caches.keys(), []);
+      await capped("caches", Promise.all(keys.map((k) => g.caches.delete(k))), null);
+    }
+    let lsLeft = -1;
+    try {
+      lsLeft = g.localStorage.length;
+    } catch (_e) {
+      // storage unavailable: reported as -1
+    }
+    result.left = { databases: await databaseNames(), localStorage: lsLeft };
+  }
+
+  (step === "leave" ? unregisterServiceWorkers() : wipe())
+    .catch((e) => result.errors.push(errText(e)))
+    .finally(() => {
+      result.done = true;
+    });
   return true;
 })();

@@ -7,7 +7,9 @@ One app (profile "Bruno") for the module; tests that change the page URL load it
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from bridge_env import BridgeEnv, bridge_env
@@ -17,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from wacrm_desktop.core.events import HealthEvent, LogEvent, StateEvent
 from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
+from wacrm_desktop.ui.profile_tab import ProfileTab
 from wacrm_desktop.web.page import CRASH_RELOAD_DELAY_MS
 
 
@@ -38,6 +41,34 @@ def load(qtbot: QtBot, env: BridgeEnv, query: str, state: str) -> None:
         timeout=30_000,
     )
     if state == "connected":
+        qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
+
+
+def js_async(qtbot: QtBot, tab: ProfileTab, expr: str) -> Any:
+    """The settled value of a Promise-valued expression run in the page's main world."""
+    key = "__t" + secrets.token_hex(4)
+    run_js(
+        qtbot, tab, f"Promise.resolve({expr}).then(v => {{ window.{key} = JSON.stringify(v); }}); 1"
+    )
+    qtbot.waitUntil(lambda: run_js(qtbot, tab, f"window.{key} !== undefined") is True)
+    return json.loads(run_js(qtbot, tab, f"window.{key}"))
+
+
+def origin_storage(qtbot: QtBot, tab: ProfileTab) -> dict[str, Any]:
+    """The IndexedDB databases and Local Storage size of the page's origin."""
+    return js_async(
+        qtbot,
+        tab,
+        "indexedDB.databases().then(d => ({databases: d.map(x => x.name).sort(), "
+        "localStorage: localStorage.length}))",
+    )
+
+
+def ensure_connected(qtbot: QtBot, env: BridgeEnv) -> None:
+    tab = env.tabs["Bruno"]
+    load(qtbot, env, "", "connected" if tab.state == "connected" else "qr")
+    if env.sim_state(qtbot, "Bruno") != "CONNECTED":
+        env.sim(qtbot, "Bruno", "scanQr()")
         qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
 
 
@@ -130,10 +161,7 @@ def test_renderer_crash_reloads_and_says_so(qtbot: QtBot, env: BridgeEnv) -> Non
 @pytest.mark.parametrize("spelling", ["logout", "logout_from_bridge"])
 def test_device_unlinked_then_reset(qtbot: QtBot, env: BridgeEnv, spelling: str) -> None:
     tab = env.tabs["Bruno"]
-    load(qtbot, env, "", "connected" if tab.state == "connected" else "qr")
-    if env.sim_state(qtbot, "Bruno") != "CONNECTED":
-        env.sim(qtbot, "Bruno", "scanQr()")
-        qtbot.waitUntil(lambda: env.synced(qtbot, "Bruno"), timeout=30_000)
+    ensure_connected(qtbot, env)
     msg_id = env.sim(qtbot, "Bruno", "receive('carlos', 'Antes de desconectar')")
     env.wait_message(qtbot, msg_id)
     stored = env.db["messages"].count_documents({"profile_id": tab.profile.id})
@@ -155,8 +183,41 @@ def test_device_unlinked_then_reset(qtbot: QtBot, env: BridgeEnv, spelling: str)
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
 
     tab.reset_profile()
+    assert tab.banner.isVisible() and "Redefinindo" in tab.banner.text()
     qtbot.waitUntil(lambda: "post_logout" not in tab.page.url().query(), timeout=15_000)
-    # Reset waits up to 4 s per storage step before reloading; allow for a loaded CI machine.
-    qtbot.waitUntil(lambda: tab.state == "qr", timeout=60_000)
-    assert run_js(qtbot, tab, "localStorage.length") == 0
+    qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
+    # the QR screen of an empty origin: no database, no Local Storage; the banner is gone
+    assert origin_storage(qtbot, tab) == {"databases": [], "localStorage": 0}
+    assert not tab.banner.isVisible()
+    assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
+
+
+def test_reset_while_whatsapp_holds_its_databases(qtbot: QtBot, env: BridgeEnv) -> None:
+    """A session whose page keeps IndexedDB connections open, one of them deaf to
+    `versionchange` (as a WhatsApp build could be): the reset still ends on the QR screen of
+    an empty origin, and the history stays."""
+    tab = env.tabs["Bruno"]
+    ensure_connected(qtbot, env)
+    msg_id = env.sim(qtbot, "Bruno", "receive('joana', 'Antes de redefinir')")
+    env.wait_message(qtbot, msg_id)
+    stored = env.db["messages"].count_documents({"profile_id": tab.profile.id})
+    held = js_async(
+        qtbot,
+        tab,
+        "new Promise((resolve, reject) => { const r = indexedDB.open('held-open', 1); "
+        "r.onupgradeneeded = () => r.result.createObjectStore('s'); "
+        "r.onsuccess = () => { window.__held = r.result; "
+        "r.result.onversionchange = () => { window.__versionchange = true; }; resolve(true); }; "
+        "r.onerror = () => reject(r.error); })",
+    )
+    assert held is True
+    before = origin_storage(qtbot, tab)
+    assert {"held-open", "wawc", "model-storage"} <= set(before["databases"])
+    assert before["localStorage"] > 0
+
+    tab.reset_profile()
+    qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
+    assert origin_storage(qtbot, tab) == {"databases": [], "localStorage": 0}
+    assert not tab.banner.isVisible()
+    env.flush()
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored

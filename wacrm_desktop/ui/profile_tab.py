@@ -110,6 +110,7 @@ class ProfileTab(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#fff3cd;color:#664d03;padding:6px;")
         self.banner.hide()
+        self._banner_kind = ""  # what the banner shows: "" or "reset"
         self.reset_button = QPushButton("Mostrar o QR novamente")
         self.reset_button.hide()
         self.reset_button.clicked.connect(self.page.load_home)
@@ -167,6 +168,7 @@ class ProfileTab(QWidget):
             lambda _status: self._show_banner("A página do WhatsApp travou e será recarregada…")
         )
         self.page.loadFinished.connect(self._on_load_finished)
+        self.page.resetFinished.connect(self._on_reset_finished)
         # Lead situação badges in the chat list (issue 4): isolated world, read-only.
         self.page.scripts().insert(build_badges_script((home_url,)))
         self.page.load_home()
@@ -345,9 +347,16 @@ class ProfileTab(QWidget):
         if self.banner.property("loadError") and shiboken6.isValid(self.page):
             self.page.load_home()
 
-    def _show_banner(self, text: str) -> None:
+    def _show_banner(self, text: str, kind: str = "") -> None:
+        self._banner_kind = kind
         self.banner.setText(text)
         self.banner.show()
+
+    def _hide_banner(self, kind: str) -> None:
+        """Hide the banner if it still shows a message of this kind."""
+        if kind and self._banner_kind == kind:
+            self._banner_kind = ""
+            self.banner.hide()
 
     def _on_title(self, title: str) -> None:
         unread = unread_from_title(title)
@@ -413,11 +422,21 @@ class ProfileTab(QWidget):
             self.reset_profile()
 
     def reset_profile(self) -> None:
-        """Delete cookies, HTTP cache and the origin's IndexedDB/Local Storage, then reload."""
+        """Delete this profile's WhatsApp session on this computer (cookies, HTTP cache, the
+        origin's storage), then show the QR again; the stored history is kept (web/reset.py)."""
         log.info("resetting the web storage of profile %s", self.profile.id)
-        self.web_profile.cookieStore().deleteAllCookies()
-        self.web_profile.clearHttpCache()
+        self._show_banner("Redefinindo o perfil: apagando a sessão do WhatsApp…", "reset")
         self.page.reset_storage()
+
+    def _on_reset_finished(self, ok: bool, detail: str) -> None:
+        if ok:
+            self._hide_banner("reset")
+            return
+        log.warning("profile %s: reset incomplete: %s", self.profile.id, detail)
+        self._show_banner(
+            "Parte da sessão do WhatsApp pode não ter sido apagada. Se o QR não aparecer, "
+            "feche o aplicativo, abra-o de novo e use “Redefinir este perfil” outra vez."
+        )
 
     def shutdown(self) -> None:
         """Delete view, then page, then profile: the profile must outlive its pages (Qt rule)."""

@@ -11,8 +11,9 @@ from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
 
 from .bridge import BridgeObject
-from .qt_workarounds import emit, run_javascript
-from .scripts import BridgeConfig, build_scripts, read_resource_text
+from .qt_workarounds import emit
+from .reset import StorageReset
+from .scripts import BridgeConfig, build_scripts
 
 log = logging.getLogger("wacrm.web")
 js_log = logging.getLogger("wacrm.js")
@@ -30,6 +31,7 @@ class WhatsAppPage(QWebEnginePage):
 
     renderCrashed = Signal(str)
     loggedOutNavigation = Signal()
+    resetFinished = Signal(bool, str)  # ok, detail
 
     def __init__(
         self,
@@ -55,25 +57,22 @@ class WhatsAppPage(QWebEnginePage):
             self.scripts().insert(script)
         self.renderProcessTerminated.connect(self._on_render_terminated)
         self.urlChanged.connect(self._on_url_changed)
+        self._reset = StorageReset(self, home_url)
+        self._reset.finished.connect(self.resetFinished)
 
     def load_home(self) -> None:
         self.load(QUrl(self.home_url))
 
     def reset_storage(self) -> None:
-        """Delete the WhatsApp origin's web storage from inside the page, then load the start page.
+        """Delete the profile's cookies and cache and the WhatsApp origin's storage, then load
+        the start page (see web/reset.py); `resetFinished(ok, detail)` follows."""
+        url = self.url()
+        on_whatsapp = url.scheme() in ("http", "https") and _origin(url.toString()) == self._origin
+        self._reset.start(on_whatsapp=on_whatsapp)
 
-        Runs in the isolated world (WhatsApp's scripts never see it). If the page is not on the
-        WhatsApp origin (e.g. a crash page), only the start page is loaded again.
-        """
-        if _origin(self.url().toString()) != self._origin:
-            self.load_home()
-            return
-        run_javascript(
-            self,
-            read_resource_text("js", "reset_storage.js"),
-            QWebEngineScript.ScriptWorldId.ApplicationWorld,
-            lambda _done: None,
-        )
+    @property
+    def resetting(self) -> bool:
+        return self._reset.running
 
     # -- Qt overrides -------------------------------------------------------------------------
     def javaScriptConsoleMessage(  # noqa: N802 (Qt override)
@@ -122,7 +121,11 @@ class WhatsAppPage(QWebEnginePage):
             return
         log.error("WhatsApp page renderer died (%s, code %d); reloading", status.name, code)
         emit(self.renderCrashed, status.name)
-        QTimer.singleShot(CRASH_RELOAD_DELAY_MS, self, self.load_home)
+        QTimer.singleShot(CRASH_RELOAD_DELAY_MS, self, self._reload_after_crash)
+
+    def _reload_after_crash(self) -> None:
+        if not self.resetting:  # a reset loads the start page itself, after the cache clear
+            self.load_home()
 
     def _on_url_changed(self, url: QUrl) -> None:
         # WhatsApp navigates to ...?post_logout=1 after the device was unlinked: authoritative.
