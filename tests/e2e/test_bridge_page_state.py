@@ -1,5 +1,6 @@
 """Issue 3 page-state cases on real QtWebEngine: degraded builds, ids without `_serialized`,
-device unlinked (both logout spellings) and reset, renderer crash, other origins.
+device unlinked (both logout spellings) and reset, renderer crash, other origins, a load whose
+scripts fail.
 
 One app (profile "Bruno") for the module; tests that change the page URL load it back.
 """
@@ -14,12 +15,17 @@ from typing import Any
 import pytest
 from bridge_env import BridgeEnv, bridge_env
 from helpers import APPLICATION_WORLD, run_js
-from PySide6.QtWebEngineCore import QWebEnginePage
+from PySide6.QtCore import QUrl
+from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
 from pytestqt.qtbot import QtBot
 
 from wacrm_desktop.core.events import HealthEvent, LogEvent, StateEvent
 from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
-from wacrm_desktop.ui.profile_tab import ProfileTab
+from wacrm_desktop.ui.profile_tab import STALLED_LOAD_MS, ProfileTab
 from wacrm_desktop.web.page import CRASH_RELOAD_DELAY_MS
 
 
@@ -221,3 +227,43 @@ def test_reset_while_whatsapp_holds_its_databases(qtbot: QtBot, env: BridgeEnv) 
     assert not tab.banner.isVisible()
     env.flush()
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
+
+
+class _BlockScripts(QWebEngineUrlRequestInterceptor):
+    """Fails every script request, as a network context reset during a load did."""
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 (Qt)
+        if info.requestUrl().path().endswith(".js"):
+            info.block(True)
+
+
+def test_load_whose_scripts_fail_is_shown_and_retried(qtbot: QtBot, env: BridgeEnv) -> None:
+    """A page that never leaves "loading" is not a silent "carregando": the tab says so and
+    loads WhatsApp again until it comes up."""
+    tab = env.tabs["Bruno"]
+    load(qtbot, env, "", "connected" if tab.state == "connected" else "qr")
+    starts: list[int] = []
+
+    def on_start() -> None:
+        starts.append(1)
+
+    blocker = _BlockScripts()
+    tab.web_profile.setUrlRequestInterceptor(blocker)
+    tab._stall_timer.setInterval(3000)
+    tab.page.loadStarted.connect(on_start)
+    try:
+        tab.page.load(QUrl(env.wa.url))
+        qtbot.waitUntil(lambda: tab.state == "loading", timeout=15_000)
+        qtbot.waitUntil(
+            lambda: tab.banner.isVisible() and "não terminou de carregar" in tab.banner.text(),
+            timeout=15_000,
+        )
+        qtbot.waitUntil(lambda: len(starts) >= 2, timeout=15_000)  # loaded again
+        assert tab.state == "loading"
+        tab.web_profile.setUrlRequestInterceptor(None)
+        qtbot.waitUntil(lambda: tab.state in ("qr", "connected"), timeout=30_000)
+        assert not tab.banner.isVisible()
+    finally:
+        tab.page.loadStarted.disconnect(on_start)
+        tab.web_profile.setUrlRequestInterceptor(None)
+        tab._stall_timer.setInterval(STALLED_LOAD_MS)

@@ -52,6 +52,9 @@ log = logging.getLogger("wacrm.ui")
 HISTORY_REFRESH_MS = 300
 JOURNAL_BATCH = 500  # history events journalled together at most (one transaction)
 SEND_TIMEOUT_MS = 45_000  # no command_result by then: the compose box is released with an error
+# Still "carregando" this long after a load started (WhatsApp's scripts did not load or hang):
+# the tab says so and loads the start page again, never a silent "carregando" forever.
+STALLED_LOAD_MS = 90_000
 
 
 class ProfileTab(QWidget):
@@ -110,7 +113,7 @@ class ProfileTab(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#fff3cd;color:#664d03;padding:6px;")
         self.banner.hide()
-        self._banner_kind = ""  # what the banner shows: "" or "reset"
+        self._banner_kind = ""  # what the banner shows: "", "stalled", "reset"
         self.reset_button = QPushButton("Mostrar o QR novamente")
         self.reset_button.hide()
         self.reset_button.clicked.connect(self.page.load_home)
@@ -169,6 +172,11 @@ class ProfileTab(QWidget):
         )
         self.page.loadFinished.connect(self._on_load_finished)
         self.page.resetFinished.connect(self._on_reset_finished)
+        self._stall_timer = QTimer(self)
+        self._stall_timer.setSingleShot(True)
+        self._stall_timer.setInterval(STALLED_LOAD_MS)
+        self._stall_timer.timeout.connect(self._on_load_stalled)
+        self.page.loadStarted.connect(self._stall_timer.start)
         # Lead situação badges in the chat list (issue 4): isolated world, read-only.
         self.page.scripts().insert(build_badges_script((home_url,)))
         self.page.load_home()
@@ -278,6 +286,9 @@ class ProfileTab(QWidget):
             return
         log.info("profile %s: WhatsApp state: %s", self.profile.id, state)
         self.state = state
+        if state != "loading":
+            self._stall_timer.stop()
+            self._hide_banner("stalled")
         # Offered from the logout until the profile is connected again (WhatsApp's own QR shows).
         if state in ("logged_out", "connected"):
             self.reset_button.setVisible(state == "logged_out")
@@ -346,6 +357,21 @@ class ProfileTab(QWidget):
     def _retry_load(self) -> None:
         if self.banner.property("loadError") and shiboken6.isValid(self.page):
             self.page.load_home()
+
+    def _on_load_stalled(self) -> None:
+        """Still "loading" long after a load started: say so and load the start page again."""
+        if self.state != "loading" or self.banner.property("loadError"):
+            return  # a failed load has its own banner and retry
+        if self.page.resetting:
+            self._stall_timer.start()  # the reset loads the start page when it is done
+            return
+        log.warning(
+            "profile %s: WhatsApp still loading after %d s; loading it again",
+            self.profile.id,
+            self._stall_timer.interval() // 1000,
+        )
+        self._show_banner("O WhatsApp Web não terminou de carregar. Recarregando…", "stalled")
+        self.page.load_home()
 
     def _show_banner(self, text: str, kind: str = "") -> None:
         self._banner_kind = kind
