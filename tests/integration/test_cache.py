@@ -104,6 +104,41 @@ def test_delete_removes_a_recent_list(cache: Cache) -> None:
     assert ids(cache.recent_messages("r", 10)) == ["m002"]
 
 
+def test_recent_messages_if_marker(cache: Cache) -> None:
+    cache.put_recent_messages("r", [msg(i) for i in range(5)], limit=10, ttl_seconds=60)
+    assert cache.recent_messages_if("r-state", "complete", "r", 10) is None  # no marker
+    cache.set_json("r-state", "seeding", ttl_seconds=60)
+    assert cache.recent_messages_if("r-state", "complete", "r", 10) is None  # another marker
+    cache.set_json("r-state", "complete", ttl_seconds=60)
+    got = cache.recent_messages_if("r-state", "complete", "r", 3)
+    assert got == cache.recent_messages("r", 3) and ids(got or []) == ["m002", "m003", "m004"]
+    assert cache.recent_messages_if("r-state", "complete", "r", 0) == []
+    assert cache.recent_messages_if("r-state", "complete", "missing", 5) == []
+    emoji = msg(9, body='olá 👋🏽 "aspas", [colchetes]')
+    cache.put_recent_messages("r", [emoji], limit=10, ttl_seconds=60)
+    assert (cache.recent_messages_if("r-state", "complete", "r", 1) or [None])[0] == emoji
+
+
+def test_redis_recent_messages_if_reads_values_it_did_not_write(redis_url: str) -> None:
+    import redis
+
+    cache = RedisCache(redis_url, f"wacrm:test-{uuid.uuid4().hex[:8]}")
+    try:
+        cache.put_recent_messages("r", [msg(1), msg(2), msg(3)], limit=10, ttl_seconds=60)
+        cache.set_json("s", "complete", ttl_seconds=60)
+        # A value that is no JSON object on its own: read item by item, as recent_messages does.
+        raw = redis.Redis.from_url(redis_url, decode_responses=True)
+        raw.hset(f"{cache.namespace}:r:msgs", "m002", "1,2")
+        raw.close()
+        assert cache.recent_messages_if("s", "complete", "r", 10) == cache.recent_messages("r", 10)
+        assert ids([m for m in cache.recent_messages("r", 10) if isinstance(m, dict)]) == [
+            "m001",
+            "m003",
+        ]
+    finally:
+        cache.close()
+
+
 def test_ttl_expiry_and_refresh(cache: Cache) -> None:
     cache.set_json("short", "x", ttl_seconds=1)
     cache.set_json("forever", "y", ttl_seconds=None)

@@ -77,6 +77,32 @@ end
 return values
 """
 
+# KEYS: marker, zset, hash. ARGV: count, marker JSON. The read of `_GET_RECENT_LUA` behind a check
+# of the list's marker, in one round trip: false when the marker differs; else {n, text} where
+# text is the n message JSONs, oldest first, joined into one JSON array (one string to parse).
+_GET_RECENT_IF_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then
+  return false
+end
+local ids = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    redis.call('DEL', KEYS[3])
+  end
+  return {0, '[]'}
+end
+local values = redis.call('HMGET', KEYS[3], unpack(ids))
+local parts = {}
+for i = #values, 1, -1 do
+  if not values[i] then
+    redis.call('DEL', KEYS[2], KEYS[3])
+    return {0, '[]'}
+  end
+  parts[#parts + 1] = values[i]
+end
+return {#parts, '[' .. table.concat(parts, ',') .. ']'}
+"""
+
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -136,6 +162,7 @@ class RedisCache:
         )
         self._put_script = self._client.register_script(_PUT_RECENT_LUA)
         self._get_script = self._client.register_script(_GET_RECENT_LUA)
+        self._get_if_script = self._client.register_script(_GET_RECENT_IF_LUA)
         self._retry_interval = retry_interval
         self._clock = clock
         self._state_lock = threading.Lock()
@@ -253,6 +280,31 @@ class RedisCache:
             except ValueError:
                 continue
         return out
+
+    def recent_messages_if(
+        self, marker_key: str, marker: Any, key: str, count: int
+    ) -> list[dict[str, Any]] | None:
+        """One Lua call: the marker check and the read; the messages come as one JSON array."""
+        if count <= 0:
+            return [] if self.get_json(marker_key) == marker else None
+        zkey = self._k(key)
+        keys = [self._k(marker_key), zkey, zkey + _MSGS_SUFFIX]
+        reply = self._call(
+            lambda: self._get_if_script(keys=keys, args=[int(count), _dumps(marker)]),
+            None,
+            "recent_if",
+        )
+        if not reply:
+            return None
+        try:
+            n, text = int(reply[0]), reply[1]
+            out = json.loads(text)
+        except (ValueError, TypeError, IndexError):
+            out = None
+        if isinstance(out, list) and len(out) == n:
+            return out
+        # Not our own writes (a value that is no JSON object on its own): item by item.
+        return self.recent_messages(key, count)
 
     def ping(self) -> bool:
         """True when Redis answers now (also refreshes `available`)."""
@@ -375,6 +427,13 @@ class MemoryCache:
             ordered = sorted(entry.recent.items(), key=lambda kv: (kv[1][0], kv[0]))
             raws = [data for _, (_, data) in ordered[-count:]]
         return [json.loads(raw) for raw in raws]
+
+    def recent_messages_if(
+        self, marker_key: str, marker: Any, key: str, count: int
+    ) -> list[dict[str, Any]] | None:
+        if self.get_json(marker_key) != marker:
+            return None
+        return self.recent_messages(key, count)
 
     def ping(self) -> bool:
         return True

@@ -35,6 +35,13 @@ class Cache(Protocol):
         """Newest `count` messages of the list, oldest first."""
         ...
 
+    def recent_messages_if(
+        self, marker_key: str, marker: Any, key: str, count: int
+    ) -> list[dict[str, Any]] | None:
+        """`recent_messages(key, count)` when `get_json(marker_key) == marker`, else None;
+        one round trip where the cache allows it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:

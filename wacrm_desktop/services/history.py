@@ -359,8 +359,8 @@ class HistoryService:
             return []
         key = recent_key(profile_id, chat_id)
         state_key = recent_state_key(profile_id, chat_id)
-        if limit <= self.recent_limit and self._cache.get_json(state_key) == _COMPLETE:
-            cached = self._cache.recent_messages(key, limit)
+        if limit <= self.recent_limit:
+            cached = self._cache.recent_messages_if(state_key, _COMPLETE, key, limit)
             if cached:  # empty although complete: evicted, or a truly empty chat; ask the store
                 return cached
         store = self._get_store()
