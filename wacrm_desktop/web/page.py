@@ -41,6 +41,10 @@ class WhatsAppPage(QWebEnginePage):
         capture_status_and_newsletters: bool = False,
     ) -> None:
         super().__init__(profile, None)
+        # Never `self.profile()`: PySide6 then makes the profile's wrapper a child of this page,
+        # and deleting the page invalidates it, so ProfileTab.shutdown() could no longer delete
+        # the profile, which kept its data path busy (a reopened profile failed to start).
+        self._profile = profile
         self.home_url = home_url
         self.bridge = BridgeObject(parent=self)
         self._origin = _origin(home_url)
@@ -57,7 +61,7 @@ class WhatsAppPage(QWebEnginePage):
             self.scripts().insert(script)
         self.renderProcessTerminated.connect(self._on_render_terminated)
         self.urlChanged.connect(self._on_url_changed)
-        self._reset = StorageReset(self, home_url)
+        self._reset = StorageReset(self, profile, home_url)
         self._reset.finished.connect(self.resetFinished)
 
     def load_home(self) -> None:
@@ -103,7 +107,7 @@ class WhatsAppPage(QWebEnginePage):
         self, _type: QWebEnginePage.WebWindowType
     ) -> QWebEnginePage:
         """target=_blank links: catch the URL in a throwaway page and hand it to the browser."""
-        catcher = QWebEnginePage(self.profile(), self)
+        catcher = QWebEnginePage(self._profile, self)
 
         def _open(url: QUrl) -> None:
             if url.scheme() in ("http", "https", "mailto"):

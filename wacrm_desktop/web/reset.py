@@ -28,7 +28,7 @@ import json
 import logging
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineScript
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
 
 from .qt_workarounds import emit, run_javascript
 from .scripts import read_resource_text
@@ -60,9 +60,11 @@ class StorageReset(QObject):
 
     finished = Signal(bool, str)  # ok, detail (for the log and the banner)
 
-    def __init__(self, page: QWebEnginePage, home_url: str) -> None:
+    def __init__(self, page: QWebEnginePage, profile: QWebEngineProfile, home_url: str) -> None:
+        """`profile` is `page`'s profile, passed in: see WhatsAppPage on `page.profile()`."""
         super().__init__(page)
         self._page = page
+        self._profile = profile
         self._home_url = home_url
         self._step = "idle"
         self._problems: list[str] = []
@@ -74,7 +76,7 @@ class StorageReset(QObject):
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._read_result)
         page.loadFinished.connect(self._on_load_finished)
-        page.profile().clearHttpCacheCompleted.connect(self._on_cache_cleared)
+        profile.clearHttpCacheCompleted.connect(self._on_cache_cleared)
 
     @property
     def running(self) -> bool:
@@ -86,7 +88,7 @@ class StorageReset(QObject):
             log.info("profile reset already running")
             return
         self._problems = []
-        self._page.profile().cookieStore().deleteAllCookies()
+        self._profile.cookieStore().deleteAllCookies()
         if on_whatsapp:
             self._run("leave", LEAVE_CAP_MS)
         else:
@@ -166,7 +168,7 @@ class StorageReset(QObject):
         self._poll.stop()
         self._enter("cache", CACHE_CLEAR_CAP_MS)
         self._cache_clearing = True
-        self._page.profile().clearHttpCache()
+        self._profile.clearHttpCache()
 
     def _on_cache_cleared(self) -> None:
         if not self._cache_clearing:
