@@ -29,10 +29,8 @@ No Qt, no pymongo: used by the adapter, the services and the tests alike.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -341,10 +339,20 @@ def render_chat(doc: Mapping[str, Any]) -> dict[str, Any]:
 # -- search words ------------------------------------------------------------------------------
 
 
-@functools.cache
-def _combining_marks() -> dict[int, None]:
-    """str.translate table deleting every combining mark (built once, ~0.2 s, on first use)."""
-    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
+class _CombiningMarks(dict[int, int | None]):
+    """str.translate table deleting every combining mark and keeping any other code point.
+
+    Filled as code points are first met (building it for all of Unicode up front took 0.2-0.5 s
+    of the history writer's first batch); a concurrent fill writes the same value.
+    """
+
+    def __missing__(self, cp: int) -> int | None:
+        value = None if unicodedata.combining(chr(cp)) else cp
+        self[cp] = value
+        return value
+
+
+_COMBINING_MARKS = _CombiningMarks()
 
 
 def fold(text: str) -> str:
@@ -352,7 +360,7 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     if decomposed.isascii():
         return decomposed
-    return decomposed.translate(_combining_marks())
+    return decomposed.translate(_COMBINING_MARKS)
 
 
 def tokens(text: str | None) -> list[str]:
