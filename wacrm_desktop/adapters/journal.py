@@ -175,8 +175,9 @@ class Journal:
 
     def append(self, kind: str, payload: dict[str, Any]) -> int:
         """Append one event (one autocommit INSERT); returns its sequence number."""
-        data = _encode(payload)
-        now = time.time()
+        return self._append_row(kind, _encode(payload), time.time())
+
+    def _append_row(self, kind: str, data: str, now: float) -> int:
         with self._lock:
             conn = self._require_open()
             seq = self._next_seq
@@ -194,6 +195,9 @@ class Journal:
         if not rows:
             return []
         now = time.time()
+        if len(rows) == 1:  # a live message alone: one autocommit INSERT is atomic already
+            seq = self._append_row(rows[0][0], rows[0][1], now)
+            return [seq]
         with self._lock:
             conn = self._require_open()
             seqs = self._take_seqs(len(rows))
