@@ -137,6 +137,39 @@ def test_message_and_acks_in_one_batch_any_order(
     assert len(parse_batch(batch).messages) == 1  # coalesced: one write per document per batch
 
 
+def test_a_batch_ends_with_one_journaled_write(
+    store: MongoHistoryStore,
+    raw_db: pymongo.database.Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """apply() writes with w:1 and returns only after a j:true write that follows all of them
+    (the journal is sequential: that acknowledgement covers every earlier write)."""
+    from pymongo.collection import Collection
+
+    writes: list[tuple[str, str, dict[str, Any]]] = []
+    for name in ("insert_one", "insert_many", "bulk_write", "update_one", "update_many"):
+        original = getattr(Collection, name)
+
+        def recording(
+            self: Collection, *a: Any, _o: Any = original, _n: str = name, **k: Any
+        ) -> Any:
+            writes.append((self.name, _n, self.write_concern.document))
+            return _o(self, *a, **k)
+
+        monkeypatch.setattr(Collection, name, recording)
+
+    for batch in ([message(i) for i in range(600)], [ack(3, 3), ack(4, 2)], [message(5)]):
+        writes.clear()
+        store.apply(batch)
+        assert len(writes) >= 2, writes
+        assert writes[-1] == ("meta", "update_one", {"w": 1, "j": True})
+        assert all(concern == {"w": 1} for _c, _n, concern in writes[:-1]), writes
+    assert raw_db.messages.count_documents({"chat_id": CHAT}) == 600
+    assert raw_db.messages.find_one({"_id": f"{PROFILE}/{ack(3, 0).payload['id']}"})["ack"] == 3  # type: ignore[index]
+    writes.clear()
+    assert store.apply([]) == [] and writes == []
+
+
 def test_recent_messages_newest_limit_oldest_first(store: MongoHistoryStore) -> None:
     entries = [message(i) for i in range(20)] + [
         message(100 + i, chat="5511000@c.us") for i in range(3)
