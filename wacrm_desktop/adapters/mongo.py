@@ -80,6 +80,9 @@ _IN_CHUNK = 1000
 #: GIL (~5 µs a message here), so a 2,000-document insert would hold the UI thread off for
 #: ~10 ms; with w:1 inside a batch (see `_journal_barrier`) more commands cost only round trips.
 _INSERT_CHUNK = 500
+#: Documents per reply when the writer reads documents back: pymongo decodes a reply in C
+#: without letting go of the GIL (~10 µs a message, more for a chat with its recent times).
+_READ_BATCH = 200
 
 
 class StoreWriteError(RuntimeError):
@@ -714,7 +717,8 @@ class MongoHistoryStore:
                 break
             existing: dict[str, dict[str, Any]] = {}
             for chunk in _chunks(pending):
-                for doc in collection.find({"_id": {"$in": list(chunk)}}):
+                cursor = collection.find({"_id": {"$in": list(chunk)}}, batch_size=_READ_BATCH)
+                for doc in cursor:
                     existing[doc["_id"]] = doc
             inserts: list[dict[str, Any]] = []
             replaces: dict[str, dict[str, Any]] = {}
@@ -961,7 +965,8 @@ class MongoHistoryStore:
         wanted = sorted(set(ids))
         out: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(wanted):
-            for doc in self._chats().find({"_id": {"$in": list(chunk)}}):
+            cursor = self._chats().find({"_id": {"$in": list(chunk)}}, batch_size=_READ_BATCH)
+            for doc in cursor:
                 out[doc["_id"]] = doc
         return out
 
