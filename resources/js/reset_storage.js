@@ -1,14 +1,16 @@
 /*
  * reset_storage.js: "Redefinir este perfil". Python (wacrm_desktop/web/reset.py) runs it with
  * runJavaScript in the isolated ApplicationWorld, wrapped as
- * `(function(){ const WACRM_RESET_STEP = "leave" | "wipe"; <file> })();`, in two documents:
+ * `(function(){ const WACRM_RESET_STEP = "leave" | "wipe"; const WACRM_RESET_ORIGIN = "<origin>";
+ * <file> })();`, in two documents:
  *
  * - "leave", in WhatsApp's own document when the tab shows one: unregisters the origin's service
  *   workers (the API refuses the blank document below). They go once no page uses them.
  * - "wipe", in a blank document *of the WhatsApp origin* (setHtml with the WhatsApp URL as base):
  *   WhatsApp's document is gone, so its IndexedDB connections are closed, and none of its scripts
  *   run there to open them again. Deletes the origin's IndexedDB databases, Local/Session Storage
- *   and Cache Storage, then re-reads what is left.
+ *   and Cache Storage, then re-reads what is left. It touches nothing unless the document's
+ *   origin is WACRM_RESET_ORIGIN (then `left` stays null, which Python reports).
  *
  * The outcome goes to `window.__wacrmReset` (this isolated world only), which Python polls:
  *   {step, done, unregistered: n, deleted: [db], blocked: [db], failed: [db], errors: [str],
@@ -21,8 +23,9 @@
   "use strict";
   const STEP_CAP_MS = 8000;
   const g = typeof window === "object" ? window : globalThis;
-  /* global WACRM_RESET_STEP */
+  /* global WACRM_RESET_STEP, WACRM_RESET_ORIGIN */
   const step = typeof WACRM_RESET_STEP === "string" ? WACRM_RESET_STEP : "wipe";
+  const origin = typeof WACRM_RESET_ORIGIN === "string" ? WACRM_RESET_ORIGIN : null;
   const result = {
     step,
     done: false,
@@ -107,6 +110,11 @@
   }
 
   async function wipe() {
+    const here = g.location ? String(g.location.origin) : "";
+    if (origin !== null && here !== origin) {
+      result.errors.push("document origin " + here + " is not " + origin);
+      return;
+    }
     clearWebStorage();
     const names = await databaseNames();
     const outcomes = await Promise.all(names.map(deleteDb));

@@ -51,12 +51,13 @@ function fakeIndexedDB(behaviours, setTimeout) {
   };
 }
 
-function makePage(t, step, dbs) {
+function makePage(t, step, dbs, origin = "https://web.whatsapp.com") {
   t.mock.timers.enable({ apis: ["setTimeout"] });
   const idb = fakeIndexedDB(dbs, setTimeout);
   const cacheNames = new Set(["wa-static"]);
   const unregistered = [];
   const window = {
+    location: { origin },
     indexedDB: idb,
     localStorage: fakeStorage(3),
     sessionStorage: fakeStorage(1),
@@ -71,7 +72,9 @@ function makePage(t, step, dbs) {
     },
   };
   const context = vm.createContext({ window, setTimeout, clearTimeout, Promise });
-  const wrapped = `(function () {\nconst WACRM_RESET_STEP = ${JSON.stringify(step)};\n${SOURCE}\n})();`;
+  const wrapped =
+    `(function () {\nconst WACRM_RESET_STEP = ${JSON.stringify(step)};\n` +
+    `const WACRM_RESET_ORIGIN = "https://web.whatsapp.com";\n${SOURCE}\n})();`;
   vm.runInContext(wrapped, context);
   return { window, idb, cacheNames, unregistered };
 }
@@ -112,6 +115,17 @@ test("a delete blocked for a while waits; one blocked for good is reported at th
   assert.deepEqual(r.deleted.sort(), ["ok", "wawc"]);
   assert.deepEqual(r.blocked, ["held"]);
   assert.deepEqual(r.left, { databases: ["held"], localStorage: 0 });
+});
+
+test("a document of another origin is left alone and nothing is reported as empty", async (t) => {
+  const page = makePage(t, "wipe", { wawc: "ok" }, "null");
+  await settle(t, 100);
+  const r = result(page);
+  assert.equal(r.done, true);
+  assert.equal(r.left, null);
+  assert.match(r.errors[0], /origin/);
+  assert.equal(page.window.localStorage.length, 3);
+  assert.deepEqual([...page.idb.names], ["wawc"]);
 });
 
 test("leave only unregisters the service workers", async (t) => {

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
@@ -49,10 +50,21 @@ CACHE_CLEAR_CAP_MS = 20_000
 _READ_RESULT = "JSON.stringify(window.__wacrmReset === undefined ? null : window.__wacrmReset)"
 
 
-def _script(step: str) -> str:
+def _script(step: str, origin: str) -> str:
     """reset_storage.js for one step, wrapped so that each run has its own constants."""
     source = read_resource_text("js", "reset_storage.js")
-    return f"(function () {{\nconst WACRM_RESET_STEP = {json.dumps(step)};\n{source}\n}})();"
+    return (
+        f"(function () {{\nconst WACRM_RESET_STEP = {json.dumps(step)};\n"
+        f"const WACRM_RESET_ORIGIN = {json.dumps(origin)};\n{source}\n}})();"
+    )
+
+
+def web_origin(url: str) -> str:
+    """What `location.origin` says on a page at `url`: scheme://host[:port], no default port."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 class StorageReset(QObject):
@@ -103,7 +115,10 @@ class StorageReset(QObject):
         """Run reset_storage.js for `step` in the current document and poll for its outcome."""
         self._enter(step, cap_ms)
         run_javascript(
-            self._page, _script(step), QWebEngineScript.ScriptWorldId.ApplicationWorld, _ignore
+            self._page,
+            _script(step, web_origin(self._home_url)),
+            QWebEngineScript.ScriptWorldId.ApplicationWorld,
+            _ignore,
         )
         self._poll.start()
 
