@@ -381,6 +381,14 @@
   // ---------------------------------------------------------------------------------------------
   // Own ids and phone lookup
 
+  function domQuery(selector) {
+    try {
+      return doc.querySelector(selector);
+    } catch (_e) {
+      return null;
+    }
+  }
+
   function meWids() {
     let pn = null;
     let lid = null;
@@ -531,6 +539,15 @@
     const hasSynced = M.Socket ? readAttr(M.Socket, "hasSynced") : undefined;
     let state = mapLoginState(socketState, streamMode, hasSynced);
     let detail = [socketState, streamMode].filter((x) => typeof x === "string" && x).join("/") || undefined;
+    if (!M.Socket && !M.Stream && stage === "ready") {
+      // Both state modules unreadable (renamed in a new build): capture must not stop with them.
+      state = fallbackLoginState({
+        hasMe: meIds().length > 0,
+        chatList: !!domQuery("#pane-side"),
+        qr: !!domQuery("canvas[aria-label], [data-ref] canvas"),
+      });
+      detail = "fallback";
+    }
     if (cmdLoggedOut) {
       // Sticky until the login screen shows again (WhatsApp navigates to post_logout=1 anyway).
       if (state === "qr") cmdLoggedOut = false;

@@ -831,6 +831,18 @@ function mapLoginState(socketState, streamMode, hasSynced) {
   return "loading";
 }
 
+/**
+ * Login state when neither Socket nor Stream can be read (a build renamed them): own id known →
+ * logged in; otherwise the page's own screens (notes §4.2: the chat list `#pane-side`, the QR
+ * canvas). `signals` = {hasMe, chatList, qr}, each a boolean read by the caller.
+ */
+function fallbackLoginState(signals) {
+  const s = signals || {};
+  if (s.hasMe || s.chatList) return "connected";
+  if (s.qr) return "qr";
+  return "loading";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Envelope
 
@@ -956,6 +968,7 @@ if (typeof module === "object" && module && module.exports) {
     isNonMessageType,
     locationInfo,
     mapLoginState,
+    fallbackLoginState,
     makeEnvelope,
     parseCommand,
     utf8Length,

@@ -267,3 +267,45 @@ def test_load_whose_scripts_fail_is_shown_and_retried(qtbot: QtBot, env: BridgeE
         tab.page.loadStarted.disconnect(on_start)
         tab.web_profile.setUrlRequestInterceptor(None)
         tab._stall_timer.setInterval(STALLED_LOAD_MS)
+
+
+def test_build_with_renamed_state_modules_still_captures_and_is_not_reloaded(
+    qtbot: QtBot, env: BridgeEnv
+) -> None:
+    """A WhatsApp build whose Socket/Stream modules were renamed (wa-js #3481): the login state
+    falls back to the own id and WhatsApp's own screens, capture goes on, the health report names
+    what is missing, and a tab whose state stays unknown while WhatsApp runs is never reloaded
+    (that would make WhatsApp unusable)."""
+    ensure_connected(qtbot, env)
+    tab = env.tabs["Bruno"]
+    events = env.events["Bruno"]
+    start = len(events)
+    tab.page.load(QUrl(env.wa.url + "?mode=state-renamed"))
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(e, StateEvent) and e.state == "connected" and e.detail == "fallback"
+            for e in events[start:]
+        ),
+        timeout=30_000,
+    )
+    assert tab.health is not None and tab.health.ok
+    assert "WAWebSocketModel.Socket" in tab.health.missing
+    msg_id = env.sim(qtbot, "Bruno", "receive('joana', 'Estado por outro caminho')")
+    env.wait_message(qtbot, msg_id)
+
+    # Stalled-load guard: WhatsApp's loader runs, so "still loading" must not reload the page.
+    starts: list[int] = []
+
+    def on_start() -> None:
+        starts.append(1)
+
+    tab.page.loadStarted.connect(on_start)
+    try:
+        tab.state = "loading"
+        tab._on_load_stalled()
+        qtbot.wait(1500)
+        assert not starts, "WhatsApp was reloaded although its code runs"
+        assert not (tab.banner.isVisible() and "não terminou" in tab.banner.text())
+    finally:
+        tab.page.loadStarted.disconnect(on_start)
+    load(qtbot, env, "", "connected")

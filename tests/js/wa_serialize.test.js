@@ -557,3 +557,13 @@ test("module loads without touching DOM globals", () => {
   assert.equal(typeof globalThis.document, "undefined");
   assert.equal(typeof S.serializeMessage, "function");
 });
+
+test("login state without Socket/Stream falls back to the own id and WhatsApp's screens", () => {
+  assert.equal(S.fallbackLoginState({ hasMe: true, chatList: false, qr: false }), "connected");
+  assert.equal(S.fallbackLoginState({ hasMe: false, chatList: true, qr: false }), "connected");
+  assert.equal(S.fallbackLoginState({ hasMe: false, chatList: false, qr: true }), "qr");
+  assert.equal(S.fallbackLoginState({ hasMe: false, chatList: false, qr: false }), "loading");
+  assert.equal(S.fallbackLoginState(undefined), "loading");
+  // a known own id wins over a QR still in the DOM (the login screen is being replaced)
+  assert.equal(S.fallbackLoginState({ hasMe: true, qr: true }), "connected");
+});

@@ -125,7 +125,8 @@ class WhatsAppSimulator:
     """Serves the simulated WhatsApp Web page on 127.0.0.1 from a daemon thread.
 
     `url` is the page ("http://127.0.0.1:PORT/"); append query parameters as needed
-    (`controls=1`, `nokeyser=1`, `mode=modules-missing`, `cold=1`, `qrms=N`, `lang=pt`).
+    (`controls=1`, `nokeyser=1`, `mode=modules-missing|renamed|state-renamed`, `cold=1`, `qrms=N`,
+    `lang=pt`).
     The simulated WhatsApp state lives in the page (and the browser profile), not here.
     """
 

@@ -55,6 +55,7 @@ SEND_TIMEOUT_MS = 45_000  # no command_result by then: the compose box is releas
 # Still "carregando" this long after a load started (WhatsApp's scripts did not load or hang):
 # the tab says so and loads the start page again, never a silent "carregando" forever.
 STALLED_LOAD_MS = 90_000
+STALLED_LOAD_MAX_MS = 15 * 60_000  # consecutive stalls wait longer each time, up to this
 
 
 class ProfileTab(QWidget):
@@ -176,7 +177,8 @@ class ProfileTab(QWidget):
         self._stall_timer.setSingleShot(True)
         self._stall_timer.setInterval(STALLED_LOAD_MS)
         self._stall_timer.timeout.connect(self._on_load_stalled)
-        self.page.loadStarted.connect(self._stall_timer.start)
+        self._health_since_load: HealthEvent | None = None
+        self.page.loadStarted.connect(self._on_load_started)
         # Lead situação badges in the chat list (issue 4): isolated world, read-only.
         self.page.scripts().insert(build_badges_script((home_url,)))
         self.page.load_home()
@@ -288,6 +290,7 @@ class ProfileTab(QWidget):
         self.state = state
         if state != "loading":
             self._stall_timer.stop()
+            self._stall_timer.setInterval(STALLED_LOAD_MS)
             self._hide_banner("stalled")
         # Offered from the logout until the profile is connected again (WhatsApp's own QR shows).
         if state in ("logged_out", "connected"):
@@ -323,6 +326,7 @@ class ProfileTab(QWidget):
 
     def _on_health(self, event: HealthEvent) -> None:
         self.health = event
+        self._health_since_load = event
         if event.ok:
             # The version goes into every bug report; pieces that only limit extras are named.
             log.info(
@@ -365,13 +369,31 @@ class ProfileTab(QWidget):
         if self.page.resetting:
             self._stall_timer.start()  # the reset loads the start page when it is done
             return
+        health = self._health_since_load
+        if health is not None and not {"require", "__d"} & set(health.missing):
+            # WhatsApp's own code runs (its module loader is there): reloading would not help
+            # and would make a WhatsApp whose internals changed unusable. The health banner
+            # says what the bridge cannot read; WhatsApp stays usable as a plain window.
+            log.warning(
+                "profile %s: login state still unknown (WhatsApp %s, missing %s); not reloading",
+                self.profile.id,
+                health.version or "?",
+                ", ".join(health.missing) or "nothing",
+            )
+            return
         log.warning(
             "profile %s: WhatsApp still loading after %d s; loading it again",
             self.profile.id,
             self._stall_timer.interval() // 1000,
         )
         self._show_banner("O WhatsApp Web não terminou de carregar. Recarregando…", "stalled")
+        # Each consecutive stall waits twice as long (a slow link gets more time, never a loop).
+        self._stall_timer.setInterval(min(self._stall_timer.interval() * 2, STALLED_LOAD_MAX_MS))
         self.page.load_home()
+
+    def _on_load_started(self) -> None:
+        self._health_since_load = None
+        self._stall_timer.start()
 
     def _show_banner(self, text: str, kind: str = "") -> None:
         self._banner_kind = kind
