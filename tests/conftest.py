@@ -20,6 +20,18 @@ from servers import RedisServer, SecantusServer, free_port, redis_server_binary 
 MONGODB_URI_ENV = "WACRM_TEST_MONGODB_URI"
 
 
+@pytest.fixture(autouse=True)
+def _pt_br_texts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests assert pt-BR texts: no WACRM_LANGUAGE from the shell, and the app's language
+    (process-wide, core.i18n) back to pt-BR after a test that switched it."""
+    from wacrm_desktop.core import i18n
+
+    monkeypatch.delenv("WACRM_LANGUAGE", raising=False)
+    yield
+    if i18n.current_language() != i18n.DEFAULT_LANGUAGE:
+        i18n.set_language(i18n.DEFAULT_LANGUAGE)
+
+
 def _require_redis_binary() -> str:
     binary = redis_server_binary()
     if binary is None:

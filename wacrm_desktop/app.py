@@ -22,6 +22,7 @@ from .adapters.embedded_mongo import EmbeddedMongo
 from .adapters.mongo import MongoHistoryStore
 from .adapters.secrets import SecretStore
 from .adapters.state_store import JsonStateStore
+from .core.i18n import _, set_language
 from .core.lead_text import DEFAULT_QUICK_REPLIES
 from .core.profiles import Profile, ProfileRegistry
 from .core.settings import (
@@ -107,6 +108,8 @@ class WacrmApp:
         self.secrets = SecretStore()
         self.config = RuntimeConfig.build(load_settings(self.paths.settings_file), options.env)
         self.settings = self.config.settings
+        # The language of the whole process, before any service or widget builds a text.
+        self.language = set_language(self.settings.language)
         self.whatsapp_url = options.whatsapp_url or DEFAULT_WHATSAPP_URL
         self._simulators: list[object] = []
         self._crm_token_override: str | None = self.config.cvcrm_token_from_env
@@ -217,7 +220,7 @@ class WacrmApp:
         self.tasks.submit(_load, _show)
 
     def _test_crm(self, values: SettingsValues) -> str:
-        """Worker thread: the exact outcome of one read call, in pt-BR."""
+        """Worker thread: the exact outcome of one read call, in the app's language."""
         from .adapters.cvcrm import CrmError
 
         url = self.settings.cvcrm_base_url or (
@@ -306,7 +309,7 @@ class WacrmApp:
         for name in wanted:
             self.registry.ensure(name)
 
-        title = "WACRM Desktop — demonstração" if self.options.demo else "WACRM Desktop"
+        title = _("WACRM Desktop — demonstração") if self.options.demo else "WACRM Desktop"
         self.window = MainWindow(
             self.registry,
             self._make_tab,

@@ -10,11 +10,12 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import __version__
-from .core.settings import DEFAULT_WHATSAPP_URL
+from .core.i18n import _, set_language
+from .core.settings import DEFAULT_WHATSAPP_URL, ENV_LANGUAGE
 
 log = logging.getLogger("wacrm.app")
 
@@ -22,31 +23,31 @@ log = logging.getLogger("wacrm.app")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wacrm",
-        description="WhatsApp Web por vendedor, com o lead do CV CRM ao lado da conversa.",
+        description=_("WhatsApp Web por vendedor, com o lead do CV CRM ao lado da conversa."),
     )
     parser.add_argument("--version", action="version", version=f"WACRM Desktop {__version__}")
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="abre dois perfis nos simuladores locais de WhatsApp Web e CV CRM (sem internet)",
+        help=_("abre dois perfis nos simuladores locais de WhatsApp Web e CV CRM (sem internet)"),
     )
     parser.add_argument(
         "--data-dir",
         type=str,
-        help="guarda todo o estado (perfis, sessões, diário, banco embutido) nesta pasta",
+        help=_("guarda todo o estado (perfis, sessões, diário, banco embutido) nesta pasta"),
     )
     parser.add_argument(
         "--whatsapp-url",
-        help=f"endereço do WhatsApp Web (padrão {DEFAULT_WHATSAPP_URL})",
+        help=_("endereço do WhatsApp Web (padrão {url})").format(url=DEFAULT_WHATSAPP_URL),
     )
     parser.add_argument(
         "--profile",
         action="append",
         default=[],
-        metavar="NOME",
-        help="abre este perfil ao iniciar, criando-o se preciso (pode repetir)",
+        metavar=_("NOME"),
+        help=_("abre este perfil ao iniciar, criando-o se preciso (pode repetir)"),
     )
-    parser.add_argument("--debug", action="store_true", help="log detalhado")
+    parser.add_argument("--debug", action="store_true", help=_("log detalhado"))
     parser.add_argument("--quit-after", type=int, metavar="MS", help=argparse.SUPPRESS)
     return parser
 
@@ -58,8 +59,33 @@ def _qt_argv(argv0: str) -> list[str]:
     return args
 
 
+def _early_language(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """The language of the command line's own texts, set before the parser is built.
+
+    Same precedence as the app: WACRM_LANGUAGE, then settings.json of the data folder the
+    command line names (or the default one), then pt-BR. Reads only; never fails.
+    """
+    from .core.settings import Paths, stored_language
+
+    value: str | None = (env.get(ENV_LANGUAGE) or "").strip() or None
+    if value is None:
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--data-dir")
+        pre.add_argument("--demo", action="store_true")
+        try:
+            known, _rest = pre.parse_known_args(list(argv))
+            data_dir = Path(known.data_dir) if known.data_dir and known.data_dir.strip() else None
+            paths = Paths.resolve(data_dir)
+            if known.demo and data_dir is None:
+                paths = Paths.resolve(paths.data_dir / "demo")
+            value = stored_language(paths.settings_file)
+        except (OSError, ValueError, SystemExit):
+            value = None
+    return set_language(value or "pt_BR")
+
+
 def _fail(message: str) -> int:
-    """A clear pt-BR message on stderr and exit code 2 (usage error), never a traceback."""
+    """A clear message (app's language) on stderr and exit code 2 (usage error), no traceback."""
     sys.stderr.write(f"wacrm: {message}\n")
     return 2
 
@@ -75,7 +101,7 @@ def _check_options(ns: argparse.Namespace) -> str | None:
             return f"--profile {name!r}: {exc}"
     if ns.data_dir is not None:
         if not ns.data_dir.strip():
-            return "--data-dir não pode ser vazio."
+            return _("--data-dir não pode ser vazio.")
         ns.data_dir = Path(ns.data_dir)
         target = ns.data_dir.expanduser()
         try:
@@ -84,9 +110,11 @@ def _check_options(ns: argparse.Namespace) -> str | None:
             probe.write_text("ok", encoding="utf-8")
             probe.unlink()
         except OSError as exc:
-            return f"--data-dir {str(ns.data_dir)!r}: a pasta não pode ser usada ({exc.strerror})."
+            return _("--data-dir {path}: a pasta não pode ser usada ({error}).").format(
+                path=repr(str(ns.data_dir)), error=exc.strerror
+            )
     if ns.whatsapp_url is not None and not ns.whatsapp_url.startswith(("https://", "http://")):
-        return "--whatsapp-url precisa começar com https:// ou http://"
+        return _("--whatsapp-url precisa começar com https:// ou http://")
     return None
 
 
@@ -97,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .adapters.embedded_mongo import run_embedded_server_main
 
         return run_embedded_server_main(argv[1:])
+    _early_language(argv, os.environ)
     options_ns = build_parser().parse_args(argv)
     problem = _check_options(options_ns)
     if problem:
@@ -114,7 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         paths.ensure()
     except OSError as exc:
-        return _fail(f"não foi possível criar as pastas do app ({exc.strerror}): {exc.filename}")
+        return _fail(
+            _("não foi possível criar as pastas do app ({error}): {path}").format(
+                error=exc.strerror, path=exc.filename
+            )
+        )
     setup_logging(paths.log_dir, debug=options_ns.debug)
     faulthandler.enable()
     if getattr(os, "geteuid", lambda: 1)() == 0:
@@ -130,8 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lock.setStaleLockTime(0)
     if not lock.tryLock(100):
         return _fail(
-            f"o WACRM Desktop já está aberto com a pasta de dados {paths.data_dir} "
-            "(feche a outra janela ou use outra --data-dir)."
+            _(
+                "o WACRM Desktop já está aberto com a pasta de dados {path} "
+                "(feche a outra janela ou use outra --data-dir)."
+            ).format(path=paths.data_dir)
         )
 
     qt_app = QApplication(_qt_argv(sys.argv[0]))

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from wacrm_desktop.core.i18n import N_, _
 from wacrm_desktop.core.leads import (
     CrmAuthError,
     CrmBadResponse,
@@ -101,14 +102,14 @@ _NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "nenhum")
 _SPELLED_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().\-/]{6,}\d")
 
 # A write that got no clear answer (timeout, connection cut) may still have been applied.
-_MSG_WRITE_UNKNOWN = (
+_MSG_WRITE_UNKNOWN = N_(
     "O CV CRM não respondeu a tempo e a alteração pode ou não ter sido gravada; confira o "
     "lead antes de repetir."
 )
 
 # CV CRM answers some rejections with a bare code; say it in words for the user.
 _KNOWN_MESSAGES = {
-    "email_telefone_vazio": "informe o e-mail ou o telefone do lead",
+    "email_telefone_vazio": N_("informe o e-mail ou o telefone do lead"),
 }
 
 
@@ -207,13 +208,15 @@ def _credential(value: str, what: str) -> str:
     bad = any(ch.isspace() or not ch.isprintable() or ord(ch) > 0xFF for ch in text)
     if what == "e-mail" and (bad or "@" not in text):
         raise CrmNotConfigured(
-            "O e-mail do usuário do CV CRM é inválido; confira-o nas preferências.",
+            _("O e-mail do usuário do CV CRM é inválido; confira-o nas preferências."),
             detail="email unusable as a header",
         )
     if bad:
         raise CrmNotConfigured(
-            "O token do CV CRM tem caracteres inválidos (espaço, quebra de linha ou símbolo); "
-            "copie-o de novo do CV CRM nas preferências.",
+            _(
+                "O token do CV CRM tem caracteres inválidos (espaço, quebra de linha ou símbolo); "
+                "copie-o de novo do CV CRM nas preferências."
+            ),
             detail="token unusable as a header",
         )
     return text
@@ -324,13 +327,15 @@ class CvCrmClient:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise CrmNotConfigured(
-                "Endereço do CV CRM inválido; use https://<subdomínio>.cvcrm.com.br.",
+                _("Endereço do CV CRM inválido; use https://<subdomínio>.cvcrm.com.br."),
                 detail="base_url has no http(s) scheme or host",
             )
         if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
             raise CrmNotConfigured(
-                "O endereço do CV CRM precisa começar com https:// "
-                "(senão o token iria sem criptografia).",
+                _(
+                    "O endereço do CV CRM precisa começar com https:// "
+                    "(senão o token iria sem criptografia)."
+                ),
                 detail="plain http refused for a non-loopback host",
             )
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
@@ -381,7 +386,7 @@ class CvCrmClient:
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         next_offset = max(0, int(offset))
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             params = {"limit": wanted - len(rows), "offset": next_offset, **filters}
             try:
                 data = self._request("GET", LEADS_PATH, params=params)
@@ -484,8 +489,10 @@ class CvCrmClient:
         nothing can be undone), so the salesperson checks before repeating it."""
         log.warning("%s", detail)
         return CrmBadResponse(
-            "O CV CRM respondeu de forma inesperada e a alteração pode ou não ter sido "
-            "gravada; confira o lead antes de repetir.",
+            _(
+                "O CV CRM respondeu de forma inesperada e a alteração pode ou não ter sido "
+                "gravada; confira o lead antes de repetir."
+            ),
             status=status,
             detail=detail,
         )
@@ -506,7 +513,7 @@ class CvCrmClient:
         wanted = len(rows)  # a full page
         tail: list[dict[str, Any]] = []
         for number in range(pages, 1, -1):  # the last page, and the one before if partial
-            more, _ = self._interactions_page(idlead, number, per_page)
+            more, _total = self._interactions_page(idlead, number, per_page)
             tail = more + tail
             if len(tail) >= wanted or not more:
                 break
@@ -592,8 +599,10 @@ class CvCrmClient:
             fields["telefone"] = telefone
         if not fields:
             raise CrmRejected(
-                "Este lead não tem e-mail nem telefone no CV CRM; a alteração seria recusada "
-                "(email_telefone_vazio). Complete o cadastro no CV CRM.",
+                _(
+                    "Este lead não tem e-mail nem telefone no CV CRM; a alteração seria "
+                    "recusada (email_telefone_vazio). Complete o cadastro no CV CRM."
+                ),
                 detail="no email/telefone to resend",
             )
         return fields
@@ -702,20 +711,21 @@ class CvCrmClient:
     def test_connection(self) -> str:
         """Check address + credentials with the cheapest read of the Lead interface.
 
-        Returns a pt-BR line for the settings dialog; raises the typed errors otherwise.
+        Returns a line for the settings dialog (app's language); raises the typed errors.
         """
         data = self._request("GET", LEADS_PATH, params={"limit": 1, "offset": 0})
         who = _mask_email(self.email)
         where = f"GET {LEADS_PATH}"
         if data is None:
-            return f"Conectado ao CV CRM como {who}: nenhum lead visível ({where}: HTTP 204)."
+            return _(
+                "Conectado ao CV CRM como {who}: nenhum lead visível ({where}: HTTP 204)."
+            ).format(who=who, where=where)
         if isinstance(data, dict) and data.get("total") is not None:
-            return (
-                f"Conectado ao CV CRM como {who}: {data.get('total')} leads visíveis "
-                f"({where}: HTTP 200)."
-            )
+            return _(
+                "Conectado ao CV CRM como {who}: {total} leads visíveis ({where}: HTTP 200)."
+            ).format(who=who, total=data.get("total"), where=where)
         self._leads_from(data)  # raises CrmBadResponse when the shape is wrong
-        return f"Conectado ao CV CRM como {who} ({where}: HTTP 200)."
+        return _("Conectado ao CV CRM como {who} ({where}: HTTP 200).").format(who=who, where=where)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -841,7 +851,7 @@ class CvCrmClient:
                     log.warning("%s %s %s: timeout after %.1f s", method, path, what, self.timeout)
                     sent = not isinstance(exc, requests.ConnectTimeout)
                     raise CrmUnavailable(
-                        _MSG_WRITE_UNKNOWN if method == "POST" and sent else None,
+                        _(_MSG_WRITE_UNKNOWN) if method == "POST" and sent else None,
                         detail=f"{method} {path}: timeout",
                     ) from None
                 except requests.ConnectionError as exc:
@@ -850,10 +860,12 @@ class CvCrmClient:
                     # may have been applied: say so.
                     log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
                     raise CrmUnavailable(
-                        _MSG_WRITE_UNKNOWN
+                        _(_MSG_WRITE_UNKNOWN)
                         if method == "POST" and not _never_sent(exc)
-                        else "Não foi possível conectar ao CV CRM; verifique a internet e o "
-                        "endereço.",
+                        else _(
+                            "Não foi possível conectar ao CV CRM; verifique a internet e o "
+                            "endereço."
+                        ),
                         detail=f"{method} {path}: {type(exc).__name__}",
                     ) from None
                 except requests.RequestException as exc:
@@ -911,9 +923,14 @@ class CvCrmClient:
     @staticmethod
     def _unavailable_message(status: int, retry_after: float | None) -> str:
         if status == 429:
-            wait = f" em {int(retry_after)} s" if retry_after else " em instantes"
-            return f"O CV CRM limitou as consultas (HTTP 429); tente novamente{wait}."
-        return f"CV CRM indisponível (HTTP {status}); tente novamente em instantes."
+            if retry_after:
+                return _(
+                    "O CV CRM limitou as consultas (HTTP 429); tente novamente em {n} s."
+                ).format(n=int(retry_after))
+            return _("O CV CRM limitou as consultas (HTTP 429); tente novamente em instantes.")
+        return _("CV CRM indisponível (HTTP {status}); tente novamente em instantes.").format(
+            status=status
+        )
 
     def _server_text(self, response: requests.Response) -> tuple[str | None, Any]:
         """(`mensagem`, `codigo`) of an error body when it is JSON, else (None, None)."""
@@ -941,10 +958,13 @@ class CvCrmClient:
     def _rejected(self, payload: Mapping[str, Any], *, status: int) -> CrmRejected:
         raw = payload.get("mensagem") or payload.get("message")
         mensagem = self._scrub(str(raw)) if raw else None
-        friendly = _KNOWN_MESSAGES.get(mensagem or "", mensagem)
+        known = _KNOWN_MESSAGES.get(mensagem or "")
+        friendly = _(known) if known else mensagem  # CV CRM's own text stays as sent
         log.warning("CV CRM rejected the request (HTTP %s): %s", status, self._loggable(mensagem))
         return CrmRejected(
-            f"O CV CRM recusou a operação: {friendly}" if friendly else None,
+            _("O CV CRM recusou a operação: {mensagem}").format(mensagem=friendly)
+            if friendly
+            else None,
             status=status,
             detail=f"HTTP {status} codigo={payload.get('codigo')}",
             mensagem=mensagem,
@@ -967,8 +987,10 @@ class CvCrmClient:
                 log.warning("%s with non-JSON body (%s)", where, content_type)
                 page = response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
                 raise CrmBadResponse(
-                    "O CV CRM respondeu com uma página da web em vez de dados (manutenção, "
-                    "tela de login ou endereço errado?); tente de novo em instantes."
+                    _(
+                        "O CV CRM respondeu com uma página da web em vez de dados (manutenção, "
+                        "tela de login ou endereço errado?); tente de novo em instantes."
+                    )
                     if page or "html" in content_type.lower()
                     else None,
                     status=status,
@@ -982,8 +1004,10 @@ class CvCrmClient:
             target = urlsplit(response.headers.get("Location", "")).hostname or "?"
             log.warning("%s redirect to host %s not followed", where, target)
             raise CrmBadResponse(
-                "O endereço do CV CRM redireciona para outro lugar; confira o endereço "
-                "(https://<subdomínio>.cvcrm.com.br).",
+                _(
+                    "O endereço do CV CRM redireciona para outro lugar; confira o endereço "
+                    "(https://<subdomínio>.cvcrm.com.br)."
+                ),
                 status=status,
                 detail=f"{where}, redirect to {target}",
             )
@@ -1004,8 +1028,10 @@ class CvCrmClient:
         log.warning("%s unexpected", where)
         if method == "POST" and status >= 500:
             raise CrmUnavailable(
-                f"O CV CRM falhou (HTTP {status}) e a alteração pode ou não ter sido gravada; "
-                "confira o lead antes de repetir.",
+                _(
+                    "O CV CRM falhou (HTTP {status}) e a alteração pode ou não ter sido "
+                    "gravada; confira o lead antes de repetir."
+                ).format(status=status),
                 status=status,
                 detail=where,
             )

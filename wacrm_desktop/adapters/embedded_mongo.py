@@ -47,12 +47,14 @@ import time
 from pathlib import Path
 from typing import IO
 
+from ..core.i18n import N_, _
+
 log = logging.getLogger("wacrm.store")
 
 EMBEDDED_FLAG = "--embedded-mongo"
 WATCH_STDIN_FLAG = "--watch-stdin"
 PID_FILE = "embedded-mongo.json"
-LOCKED_MESSAGE = "o banco embutido já está aberto por outro processo"
+LOCKED_MESSAGE = N_("o banco embutido já está aberto por outro processo")  # pt-BR source
 _LOCK_MARKERS = ("already being managed by another process", "WiredTiger.lock")
 _PORT_MARKERS = ("Address already in use", "address already in use", "Errno 98", "Errno 48")
 
@@ -293,7 +295,7 @@ class EmbeddedMongo:
                 self._join_stderr()
                 tail = "\n".join(self._stderr_tail)
                 if any(marker in tail for marker in _LOCK_MARKERS):
-                    raise EmbeddedMongoLockedError(f"{LOCKED_MESSAGE} ({self.storage_path})")
+                    raise EmbeddedMongoLockedError(f"{_(LOCKED_MESSAGE)} ({self.storage_path})")
                 if any(marker in tail for marker in _PORT_MARKERS):
                     raise _PortTakenError(port)
                 raise EmbeddedMongoError(

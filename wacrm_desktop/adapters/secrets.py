@@ -17,6 +17,7 @@ from typing import Any
 import keyring
 import keyring.errors
 
+from ..core.i18n import N_, _
 from ..core.settings import (
     ENV_CVCRM_TOKEN,
     KEYRING_CVCRM_TOKEN,
@@ -27,15 +28,20 @@ from ..core.settings import (
 
 log = logging.getLogger("wacrm.secrets")
 
-MSG_NO_KEYRING = (
+# pt-BR sources: `_no_keyring()` and `_(MSG_KEYRING_FAILED)` give them in the app's language.
+MSG_NO_KEYRING = N_(
     "Nenhum cofre de senhas do sistema está disponível para guardar o token (no Linux: "
     "GNOME Keyring/KWallet com o Secret Service). O token nunca é gravado em arquivo; "
-    f"para uso sem cofre, defina a variável de ambiente {ENV_CVCRM_TOKEN}."
+    "para uso sem cofre, defina a variável de ambiente {env}."
 )
-MSG_KEYRING_FAILED = (
+MSG_KEYRING_FAILED = N_(
     "O cofre de senhas do sistema recusou o acesso (bloqueado ou indisponível); "
     "desbloqueie-o e tente de novo."
 )
+
+
+def _no_keyring() -> str:
+    return _(MSG_NO_KEYRING).format(env=ENV_CVCRM_TOKEN)
 
 
 class SecretStoreUnavailable(RuntimeError):
@@ -78,9 +84,9 @@ class SecretStore:
         self._last_problem: str | None = None
 
     def unavailable_reason(self) -> str | None:
-        """pt-BR text when secrets cannot be read/written here; None when the keyring works."""
+        """Text (app's language) when secrets cannot be read/written here; None when it works."""
         if _backend() is None:
-            return MSG_NO_KEYRING
+            return _no_keyring()
         return self._last_problem
 
     def _get(self, name: str) -> str | None:
@@ -92,7 +98,7 @@ class SecretStore:
             value = backend.get_password(self._service, name)
         except Exception as exc:  # KeyringError, D-Bus and backend errors come in many shapes
             log.warning("keyring read failed: %s", type(exc).__name__)
-            self._last_problem = MSG_KEYRING_FAILED
+            self._last_problem = _(MSG_KEYRING_FAILED)
             return None
         self._last_problem = None
         return value if isinstance(value, str) and value else None
@@ -101,7 +107,7 @@ class SecretStore:
         backend = _backend()
         if backend is None:
             if value:
-                raise SecretStoreUnavailable(MSG_NO_KEYRING)
+                raise SecretStoreUnavailable(_no_keyring())
             return  # nothing can be stored, so there is nothing to delete
         if not value:
             try:
@@ -115,8 +121,8 @@ class SecretStore:
         except Exception as exc:
             # The exception text may quote what was being stored: never chain or show it.
             log.warning("keyring write failed: %s", type(exc).__name__)
-            self._last_problem = MSG_KEYRING_FAILED
-            raise SecretStoreUnavailable(MSG_KEYRING_FAILED) from None
+            self._last_problem = _(MSG_KEYRING_FAILED)
+            raise SecretStoreUnavailable(self._last_problem) from None
         self._last_problem = None
 
     def cvcrm_token(self, email: str) -> str | None:

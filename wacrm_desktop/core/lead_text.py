@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .i18n import _
 from .leads import Lead
 
 __all__ = [
@@ -107,6 +108,9 @@ def format_transcript(
 ) -> str:
     """Messages (HistoryService dicts, oldest first) as the text of a WhatsApp interaction.
 
+    Always pt-BR, whatever the app's language: the text is stored in CV CRM, where the whole
+    team reads it (like the quick replies, which go to Brazilian contacts).
+
     One line per message: "dd/mm/aaaa HH:MM Nome: texto"; media become "[imagem] legenda".
     When the text is longer than `limit_chars` the OLDEST lines are dropped and a note says so.
     """
@@ -137,7 +141,7 @@ def age_text(fetched_at: float, now: float) -> str:
     seconds = max(0.0, now - fetched_at)
     minutes = int(seconds // 60)
     if minutes < 1:
-        return "atualizado agora"
+        return _("atualizado agora")
     if minutes < 120:
-        return f"atualizado há {minutes} min"
-    return f"atualizado há {minutes // 60} h"
+        return _("atualizado há {n} min").format(n=minutes)
+    return _("atualizado há {n} h").format(n=minutes // 60)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from .i18n import N_, _
 from .phones import normalize, phones_in, same_person
 
 __all__ = [
@@ -76,7 +77,7 @@ def _plain(value: Any) -> str | None:
 
 def _unescape(text: str) -> str:
     """Decode complete HTML entities, twice at most (PHP double-encoding: "&amp;atilde;")."""
-    for _ in range(2):
+    for _round in range(2):
         if "&" not in text:
             break
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text)
@@ -400,7 +401,7 @@ class Situation:
         flags = _obj(d.get("flags"))
         return cls(
             id=situation_id,
-            name=_text(d.get("nome")) or f"Situação {situation_id}",
+            name=_text(d.get("nome")) or _("Situação {id}").format(id=situation_id),
             order=_int(d.get("ordem")),
             color=_text(d.get("cor")),
             is_start=_flag(flags.get("inicio")),
@@ -410,9 +411,9 @@ class Situation:
 
 # Interaction `tipo` codes (notes §3, S4; `W` seen in real rows in S10).
 INTERACTION_KINDS: dict[str, str] = {
-    "A": "Anotação",
-    "L": "Ligação",
-    "E": "E-mail",
+    "A": N_("Anotação"),
+    "L": N_("Ligação"),
+    "E": N_("E-mail"),
     "S": "SMS",
     "W": "WhatsApp",
 }
@@ -431,8 +432,9 @@ class Interaction:
 
     @property
     def kind_label(self) -> str:
-        """pt-BR name of the `tipo` code ("Anotação", "WhatsApp"…), or the code itself."""
-        return INTERACTION_KINDS.get((self.kind or "").upper(), self.kind or "Interação")
+        """Name of the `tipo` code ("Anotação", "WhatsApp"…) in the app's language, or the code."""
+        known = INTERACTION_KINDS.get((self.kind or "").upper())
+        return _(known) if known else self.kind or _("Interação")
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> Interaction:
@@ -510,17 +512,17 @@ class CancelReason:
 
 
 class CrmError(Exception):
-    """Base of every CV CRM failure; `message` is pt-BR text for the user.
+    """Base of every CV CRM failure; `message` is text for the user, in the app's language.
 
     `detail` is a technical English note for logs; it never holds the token or a full phone.
     """
 
-    default_message = "Erro ao falar com o CV CRM."
+    default_message = N_("Erro ao falar com o CV CRM.")  # pt-BR; translated when raised
 
     def __init__(
         self, message: str | None = None, *, status: int | None = None, detail: str = ""
     ) -> None:
-        self.message = message or self.default_message
+        self.message = message or _(self.default_message)
         self.status = status
         self.detail = detail
         super().__init__(self.message)
@@ -532,19 +534,21 @@ class CrmError(Exception):
 class CrmNotConfigured(CrmError):
     """Address, e-mail or token missing (or unusable): the user must open the settings."""
 
-    default_message = "CV CRM não configurado: informe endereço, e-mail e token nas preferências."
+    default_message = N_(
+        "CV CRM não configurado: informe endereço, e-mail e token nas preferências."
+    )
 
 
 class CrmAuthError(CrmError):
     """401/403: the e-mail/token pair was refused."""
 
-    default_message = "O CV CRM recusou o e-mail ou o token; confira-os nas preferências."
+    default_message = N_("O CV CRM recusou o e-mail ou o token; confira-os nas preferências.")
 
 
 class CrmRouteNotAllowed(CrmError):
     """405: the route does not exist or the token's interface does not cover it."""
 
-    default_message = (
+    default_message = N_(
         "O CV CRM recusou esta consulta (HTTP 405): o token não tem a interface para esta rota. "
         "Gere um token com a interface Lead."
     )
@@ -553,7 +557,7 @@ class CrmRouteNotAllowed(CrmError):
 class CrmRejected(CrmError):
     """The CRM understood the request and refused it (`sucesso:false`, 400 and other 4xx)."""
 
-    default_message = "O CV CRM recusou a operação."
+    default_message = N_("O CV CRM recusou a operação.")
 
     def __init__(
         self,
@@ -567,14 +571,14 @@ class CrmRejected(CrmError):
         self.mensagem = mensagem
         self.codigo = codigo
         if message is None and mensagem:
-            message = f"O CV CRM recusou a operação: {mensagem}"
+            message = _("O CV CRM recusou a operação: {mensagem}").format(mensagem=mensagem)
         super().__init__(message, status=status, detail=detail)
 
 
 class CrmUnavailable(CrmError):
     """Timeout, connection failure, 5xx or 429 after the retries: try again later."""
 
-    default_message = "CV CRM indisponível no momento; tente novamente em instantes."
+    default_message = N_("CV CRM indisponível no momento; tente novamente em instantes.")
 
     def __init__(
         self,
@@ -591,4 +595,4 @@ class CrmUnavailable(CrmError):
 class CrmBadResponse(CrmError):
     """The answer was not JSON or not the expected shape (maintenance page, wrong address)."""
 
-    default_message = "Resposta inesperada do CV CRM; confira o endereço configurado."
+    default_message = N_("Resposta inesperada do CV CRM; confira o endereço configurado.")

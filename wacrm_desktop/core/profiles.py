@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .i18n import _
 from .settings import atomic_write_json
 
 log = logging.getLogger("wacrm.profiles")
@@ -46,9 +47,11 @@ def _clean_name(name: str) -> str:
     cleaned = " ".join(unicodedata.normalize("NFC", name).split())
     cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) not in _INVISIBLE)
     if not cleaned:
-        raise ProfileError("O nome do perfil não pode ficar vazio.")
+        raise ProfileError(_("O nome do perfil não pode ficar vazio."))
     if len(cleaned) > MAX_NAME:
-        raise ProfileError(f"O nome do perfil pode ter no máximo {MAX_NAME} caracteres.")
+        raise ProfileError(
+            _("O nome do perfil pode ter no máximo {n} caracteres.").format(n=MAX_NAME)
+        )
     return cleaned
 
 
@@ -111,7 +114,7 @@ class ProfileRegistry:
         for p in self.all():
             if p.id == profile_id:
                 return p
-        raise ProfileError("Perfil desconhecido.")
+        raise ProfileError(_("Perfil desconhecido."))
 
     def find_by_name(self, name: str) -> Profile | None:
         wanted = " ".join(name.split()).casefold()
@@ -121,7 +124,7 @@ class ProfileRegistry:
         cleaned = _clean_name(name)
         with self._lock:
             if any(p.name.casefold() == cleaned.casefold() for p in self._profiles):
-                raise ProfileError(f"Já existe um perfil chamado “{cleaned}”.")
+                raise ProfileError(_("Já existe um perfil chamado “{name}”.").format(name=cleaned))
             profile = Profile(id=str(uuid.uuid4()), name=cleaned)
             self._profiles.append(profile)
             self._save()
@@ -143,7 +146,7 @@ class ProfileRegistry:
                 p.name.casefold() == cleaned.casefold() and p.id != profile_id
                 for p in self._profiles
             ):
-                raise ProfileError(f"Já existe um perfil chamado “{cleaned}”.")
+                raise ProfileError(_("Já existe um perfil chamado “{name}”.").format(name=cleaned))
             return self._replace(profile_id, name=cleaned)
 
     def set_open(self, profile_id: str, is_open: bool) -> Profile:
@@ -156,7 +159,7 @@ class ProfileRegistry:
                 self._profiles[i] = replace(p, **changes)  # type: ignore[arg-type]
                 self._save()
                 return self._profiles[i]
-        raise ProfileError("Perfil desconhecido.")
+        raise ProfileError(_("Perfil desconhecido."))
 
     def remove(self, profile_id: str) -> Profile:
         with self._lock:
@@ -165,12 +168,12 @@ class ProfileRegistry:
                     del self._profiles[i]
                     self._save()
                     return p
-        raise ProfileError("Perfil desconhecido.")
+        raise ProfileError(_("Perfil desconhecido."))
 
     def reorder(self, ordered_ids: list[str]) -> None:
         with self._lock:
             by_id = {p.id: p for p in self._profiles}
             if sorted(ordered_ids) != sorted(by_id):
-                raise ProfileError("A nova ordem não contém os mesmos perfis.")
+                raise ProfileError(_("A nova ordem não contém os mesmos perfis."))
             self._profiles = [by_id[i] for i in ordered_ids]
             self._save()

@@ -33,6 +33,7 @@ ENV_REDIS_URL = "WACRM_REDIS_URL"
 ENV_CVCRM_URL = "WACRM_CVCRM_URL"
 ENV_CVCRM_EMAIL = "WACRM_CVCRM_EMAIL"
 ENV_CVCRM_TOKEN = "WACRM_CVCRM_TOKEN"
+ENV_LANGUAGE = "WACRM_LANGUAGE"  # "pt_BR" or "en"; overrides settings.json `language`
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
 class Settings:
     """Non-secret settings kept in settings.json."""
 
-    language: str = "pt_BR"
+    language: str = "pt_BR"  # core.i18n.LANGUAGES; applied at start (env WACRM_LANGUAGE wins)
     mongodb_db: str = "wacrm"
     cvcrm_subdomain: str = ""
     cvcrm_base_url: str = ""  # overrides the subdomain (used by --demo and tests)
@@ -199,6 +200,20 @@ def load_settings(path: Path) -> Settings:
     return Settings.from_mapping(raw)
 
 
+def stored_language(path: Path) -> str | None:
+    """settings.json's `language`, read without side effects (None when absent or unreadable).
+
+    For the command line's own texts, before anything else runs; `load_settings` (which sets
+    a broken file aside) is what the app uses.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = raw.get("language") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def save_settings(path: Path, settings: Settings) -> None:
     atomic_write_json(path, settings.to_mapping())
 
@@ -234,6 +249,8 @@ class RuntimeConfig:
             settings = replace(settings, cvcrm_base_url=env[ENV_CVCRM_URL])
         if env.get(ENV_CVCRM_EMAIL):
             settings = replace(settings, cvcrm_email=env[ENV_CVCRM_EMAIL])
+        if env.get(ENV_LANGUAGE, "").strip():
+            settings = replace(settings, language=env[ENV_LANGUAGE].strip())
         return cls(
             settings=settings,
             mongodb_uri=env.get(ENV_MONGODB_URI) or None,

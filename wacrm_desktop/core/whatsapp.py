@@ -5,17 +5,24 @@ from __future__ import annotations
 import re
 
 from .events import LoginState
+from .i18n import N_, _
 
 _TITLE_UNREAD = re.compile(r"^\((\d{1,5})\)")
 
+# pt-BR source texts; `state_label` gives them in the app's language.
 STATE_LABELS_PT: dict[LoginState, str] = {
-    "loading": "carregando",
-    "qr": "aguardando QR",
-    "connecting": "conectando",
-    "connected": "conectado",
-    "phone_offline": "celular offline",
-    "logged_out": "desconectado",
+    "loading": N_("carregando"),
+    "qr": N_("aguardando QR"),
+    "connecting": N_("conectando"),
+    "connected": N_("conectado"),
+    "phone_offline": N_("celular offline"),
+    "logged_out": N_("desconectado"),
 }
+
+
+def state_label(state: LoginState) -> str:
+    """The tab's label for a login state, in the app's language."""
+    return _(STATE_LABELS_PT[state])
 
 
 def unread_from_title(title: str) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from wacrm_desktop.core.i18n import N_, _
 from wacrm_desktop.core.lead_text import format_transcript
 from wacrm_desktop.core.leads import (
     CrmAuthError,
@@ -38,11 +39,12 @@ log = logging.getLogger("wacrm.leads")
 
 ErrorKind = Literal["", "rejected", "auth", "unavailable", "not_configured", "error"]
 
+# pt-BR sources, translated where a result is built.
 MSG_NOT_CONFIGURED = CrmNotConfigured.default_message
-MSG_REREAD_FAILED = "A alteração foi aceita, mas não foi possível reler o lead: {error}"
-MSG_EMPTY_QUERY = "Digite um nome, e-mail ou telefone para buscar."
-MSG_SEARCH_NONE = "Nenhum lead encontrado para “{query}”."
-MSG_SEARCH_NAME_NOTE = (
+MSG_REREAD_FAILED = N_("A alteração foi aceita, mas não foi possível reler o lead: {error}")
+MSG_EMPTY_QUERY = N_("Digite um nome, e-mail ou telefone para buscar.")
+MSG_SEARCH_NONE = N_("Nenhum lead encontrado para “{query}”.")
+MSG_SEARCH_NAME_NOTE = N_(
     "Busca por nome: o filtro 'nome' da API não é documentado; os resultados foram "
     "conferidos aqui e podem não ser todos."
 )
@@ -107,7 +109,7 @@ class CrmLeadApi(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """Outcome of a write. `message` is CV CRM's answer (or the error), in pt-BR."""
+    """Outcome of a write. `message` is CV CRM's answer as sent, or the error (app's language)."""
 
     ok: bool
     message: str
@@ -201,7 +203,7 @@ class LeadActions:
         """Manual search by e-mail, phone or name (for chats without a usable phone)."""
         text = (query or "").strip()
         if not text:
-            return SearchResult((), MSG_EMPTY_QUERY)
+            return SearchResult((), _(MSG_EMPTY_QUERY))
         try:
             if "@" in text and " " not in text:
                 rows = self._client().search_leads(email=text, limit=limit)
@@ -223,13 +225,13 @@ class LeadActions:
                 rows = self._client().search_leads(nome=text, limit=max(limit, 50))
                 # [UNCERTAIN] `nome` filter: re-check, a tenant may ignore it.
                 leads = [lead for lead in self._parse(rows) if wanted in _fold(lead.name)]
-                note = MSG_SEARCH_NAME_NOTE
+                note = _(MSG_SEARCH_NAME_NOTE)
         except CrmError as exc:
             return SearchResult((), exc.message, _error_kind(exc))
         leads = leads[:limit]
         if not leads:
-            return SearchResult((), MSG_SEARCH_NONE.format(query=text))
-        message = f"{len(leads)} lead(s) encontrado(s)."
+            return SearchResult((), _(MSG_SEARCH_NONE).format(query=text))
+        message = _("{n} lead(s) encontrado(s).").format(n=len(leads))
         return SearchResult(tuple(leads), f"{message} {note}".strip())
 
     @staticmethod
@@ -326,7 +328,7 @@ class LeadActions:
             return WriteResult(False, exc.message, error=_error_kind(exc))
         except Exception:
             log.exception("%s failed unexpectedly", what)
-            return WriteResult(False, "Erro inesperado ao gravar no CV CRM.", error="error")
+            return WriteResult(False, _("Erro inesperado ao gravar no CV CRM."), error="error")
         message = _reply_message(reply, default_message)
         lead_id = reply.get("id", reply.get("idlead"))
         try:
@@ -337,7 +339,8 @@ class LeadActions:
         try:
             lead = self.get(lead_id)
         except CrmError as exc:
-            return WriteResult(True, f"{message}\n{MSG_REREAD_FAILED.format(error=exc.message)}")
+            reread = _(MSG_REREAD_FAILED).format(error=exc.message)
+            return WriteResult(True, f"{message}\n{reread}")
         if lead is not None:
             for number in {phone, lead.phone} - {None}:
                 self._leads.replace_lead(number, lead)
@@ -356,9 +359,9 @@ class LeadActions:
         """Create the chat's lead; "Lead já cadastrado" is CV CRM's answer for a duplicate."""
         digits = normalize(phone) if phone else None
         if phone and digits is None:
-            return WriteResult(False, "Telefone inválido.", error="rejected")
+            return WriteResult(False, _("Telefone inválido."), error="rejected")
         if not digits and not (email or "").strip():
-            return WriteResult(False, "Informe o telefone ou o e-mail.", error="rejected")
+            return WriteResult(False, _("Informe o telefone ou o e-mail."), error="rejected")
         telefone = f"+{digits}" if digits else None
         result = self._write(
             "create lead",
@@ -370,7 +373,7 @@ class LeadActions:
                 midia=(media or "").strip() or None,
             ),
             phone=digits,
-            default_message="Lead cadastrado.",
+            default_message=_("Lead cadastrado."),
         )
         if result.ok and digits:
             self._leads.invalidate(digits)  # a cached "not found" must go
@@ -389,7 +392,7 @@ class LeadActions:
     ) -> WriteResult:
         if situation.is_cancelled and not (reason or "").strip():
             return WriteResult(
-                False, "Escolha o motivo do cancelamento da lista do CV CRM.", error="rejected"
+                False, _("Escolha o motivo do cancelamento da lista do CV CRM."), error="rejected"
             )
         return self._write(
             "change situation",
@@ -403,13 +406,13 @@ class LeadActions:
                 descricao_motivo=(reason_text or "").strip() or None,
             ),
             phone=phone or lead.phone,
-            default_message="Situação alterada.",
+            default_message=_("Situação alterada."),
         )
 
     def add_note(self, lead: Lead, text: str, *, phone: str | None = None) -> WriteResult:
         if not text.strip():
-            return WriteResult(False, "Escreva a anotação.", error="rejected")
-        return self._interaction(lead, "A", text.strip(), phone, "Anotação registrada.")
+            return WriteResult(False, _("Escreva a anotação."), error="rejected")
+        return self._interaction(lead, "A", text.strip(), phone, _("Anotação registrada."))
 
     def register_conversation(
         self,
@@ -422,11 +425,11 @@ class LeadActions:
     ) -> WriteResult:
         """Log messages (oldest first) as one WhatsApp interaction (tipo W) on the lead."""
         if not messages:
-            return WriteResult(False, "Nenhuma mensagem selecionada.", error="rejected")
+            return WriteResult(False, _("Nenhuma mensagem selecionada."), error="rejected")
         text = format_transcript(
             messages, contact_name=contact_name or lead.name, me_label=me_label
         )
-        return self._interaction(lead, "W", text, phone, "Conversa registrada.")
+        return self._interaction(lead, "W", text, phone, _("Conversa registrada."))
 
     def _interaction(
         self, lead: Lead, tipo: str, text: str, phone: str | None, default: str

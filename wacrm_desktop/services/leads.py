@@ -1,7 +1,8 @@
 """Find the CV CRM lead(s) of the open chat's phone number, with caching and graceful failure.
 
 Qt-free and blocking: call `LeadService.lookup` from a worker thread. It never raises for
-CRM or cache trouble; every outcome is a `LeadLookup` with a pt-BR message for the panel.
+CRM or cache trouble; every outcome is a `LeadLookup` with a message for the panel (in the
+app's language, `core.i18n`).
 
 Matching (notes §6): the CRM's `telefone` filter is a "contains" match, so the service asks
 for `phones.search_fragment` (the last 8 digits for Brazil) and keeps only hits that are
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from wacrm_desktop.core.i18n import N_, _
 from wacrm_desktop.core.leads import (
     CrmAuthError,
     CrmBadResponse,
@@ -50,17 +52,18 @@ LookupStatus = Literal[
 _ENTRY_VERSION = 1
 _STRIPES = 64
 
-MSG_NO_PHONE = "Esta conversa não tem um número de telefone conhecido."
-MSG_BAD_PHONE = "O número desta conversa não é um telefone válido para buscar no CV CRM."
-MSG_FOUND = "Lead encontrado no CV CRM."
-MSG_FOUND_SUFFIX = (
+# pt-BR sources, translated where a LeadLookup is built.
+MSG_NO_PHONE = N_("Esta conversa não tem um número de telefone conhecido.")
+MSG_BAD_PHONE = N_("O número desta conversa não é um telefone válido para buscar no CV CRM.")
+MSG_FOUND = N_("Lead encontrado no CV CRM.")
+MSG_FOUND_SUFFIX = N_(
     "Lead encontrado com o número escrito de outro jeito (com ou sem o nono dígito); "
     "confira se é a mesma pessoa."
 )
-MSG_SEVERAL = "{n} leads com este telefone no CV CRM; o de conversão mais recente vem primeiro."
-MSG_NOT_FOUND = "Nenhum lead com este telefone no CV CRM."
-MSG_STALE = "CV CRM indisponível; mostrando os dados de {when}, que podem estar desatualizados."
-MSG_UNEXPECTED = "Erro inesperado ao consultar o CV CRM."
+MSG_SEVERAL = N_("{n} leads com este telefone no CV CRM; o de conversão mais recente vem primeiro.")
+MSG_NOT_FOUND = N_("Nenhum lead com este telefone no CV CRM.")
+MSG_STALE = N_("CV CRM indisponível; mostrando os dados de {when}, que podem estar desatualizados.")
+MSG_UNEXPECTED = N_("Erro inesperado ao consultar o CV CRM.")
 
 
 class CrmLeadSearch(Protocol):
@@ -172,7 +175,7 @@ class LeadService:
         self._memory_lock = threading.Lock()
         # Striped locks: two lookups of the same phone make one CRM call, different phones
         # rarely wait for each other, and the number of locks stays bounded.
-        self._stripes = tuple(threading.Lock() for _ in range(_STRIPES))
+        self._stripes = tuple(threading.Lock() for _stripe in range(_STRIPES))
 
     # ------------------------------------------------------------------ public API
 
@@ -192,11 +195,11 @@ class LeadService:
         button) but still falls back to the stale card if the CRM is down.
         """
         if not phone_digits:
-            return LeadLookup("no_phone", message=reason_if_none or MSG_NO_PHONE)
+            return LeadLookup("no_phone", message=reason_if_none or _(MSG_NO_PHONE))
         digits = normalize(phone_digits)
         if digits is None:
             log.info("lookup skipped: %s is not a phone number", mask(phone_digits))
-            return LeadLookup("no_phone", message=reason_if_none or MSG_BAD_PHONE)
+            return LeadLookup("no_phone", message=reason_if_none or _(MSG_BAD_PHONE))
         key = self.key_prefix + digits
         with self._stripes[hash(key) % _STRIPES]:
             return self._lookup_locked(digits, key, email, force_refresh)
@@ -282,10 +285,10 @@ class LeadService:
             return LeadLookup("not_configured", message=exc.message, phone=digits)
         except Exception:
             log.exception("building the CV CRM client failed")
-            return LeadLookup("error", message=MSG_UNEXPECTED, phone=digits)
+            return LeadLookup("error", message=_(MSG_UNEXPECTED), phone=digits)
         if client is None:
             return LeadLookup(
-                "not_configured", message=CrmNotConfigured.default_message, phone=digits
+                "not_configured", message=_(CrmNotConfigured.default_message), phone=digits
             )
 
         try:
@@ -301,7 +304,7 @@ class LeadService:
             return LeadLookup("error", message=exc.message, phone=digits)
         except Exception:
             log.exception("lead lookup %s failed unexpectedly", mask(digits))
-            return self._fallback(known, digits, email, "error", MSG_UNEXPECTED)
+            return self._fallback(known, digits, email, "error", _(MSG_UNEXPECTED))
 
         entry = _Entry(self._candidates(rows, digits), now)
         self._remember(key, entry)
@@ -347,11 +350,11 @@ class LeadService:
         suffix_only = bool(leads) and not any(lead.phone_match(digits) == "exact" for lead in leads)
         if not leads:
             status: LookupStatus = "not_found"
-            text = MSG_NOT_FOUND
+            text = _(MSG_NOT_FOUND)
         elif len(leads) == 1:
-            status, text = "found", MSG_FOUND_SUFFIX if suffix_only else MSG_FOUND
+            status, text = "found", _(MSG_FOUND_SUFFIX if suffix_only else MSG_FOUND)
         else:
-            status, text = "several", MSG_SEVERAL.format(n=len(leads))
+            status, text = "several", _(MSG_SEVERAL).format(n=len(leads))
         return LeadLookup(
             status,
             leads=leads,
@@ -385,7 +388,7 @@ class LeadService:
                 email,
                 from_cache=True,
                 stale=True,
-                message=MSG_STALE.format(when=when),
+                message=_(MSG_STALE).format(when=when),
             )
         return LeadLookup(status, message=message, phone=digits)
 

@@ -17,33 +17,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.i18n import N_, _
+
 MAX_TEXT_CHARS = 4096
 
-# The page's typed errors (resources/js/wa_bridge.js) in the user's language.
+# The page's typed errors (resources/js/wa_bridge.js), pt-BR sources (`error_text` translates).
 ERRORS_PT: dict[str, str] = {
-    "not_on_whatsapp": "Este número não está no WhatsApp.",
-    "no_composer": "Abra uma conversa no WhatsApp antes de inserir o texto.",
-    "bad_args": "Texto ou conversa inválidos.",
-    "insert_failed": "Não foi possível inserir o texto no WhatsApp.",
-    "unsupported_chat": "Este tipo de conversa não aceita envio por aqui.",
-    "not_logged_in": "O WhatsApp deste perfil não está conectado.",
-    "chat_not_found": "Não foi possível abrir a conversa com este número.",
-    "bad_chat_id": "Número ou conversa inválidos.",
-    "duplicate_request": "Este envio já foi feito.",
-    "timeout": "O WhatsApp não respondeu. Confira a conversa antes de tentar de novo.",
-    "no_chat": "Nenhuma conversa aberta.",
+    "not_on_whatsapp": N_("Este número não está no WhatsApp."),
+    "no_composer": N_("Abra uma conversa no WhatsApp antes de inserir o texto."),
+    "bad_args": N_("Texto ou conversa inválidos."),
+    "insert_failed": N_("Não foi possível inserir o texto no WhatsApp."),
+    "unsupported_chat": N_("Este tipo de conversa não aceita envio por aqui."),
+    "not_logged_in": N_("O WhatsApp deste perfil não está conectado."),
+    "chat_not_found": N_("Não foi possível abrir a conversa com este número."),
+    "bad_chat_id": N_("Número ou conversa inválidos."),
+    "duplicate_request": N_("Este envio já foi feito."),
+    "timeout": N_("O WhatsApp não respondeu. Confira a conversa antes de tentar de novo."),
+    "no_chat": N_("Nenhuma conversa aberta."),
 }
 
 
 def error_text(code: str | None) -> str:
-    """pt-BR text for an error code from the page (unknown codes are named, never hidden)."""
+    """Text (app's language) for an error code from the page (unknown codes are named)."""
     if not code:
-        return "Falha desconhecida."
+        return _("Falha desconhecida.")
     if code in ERRORS_PT:
-        return ERRORS_PT[code]
+        return _(ERRORS_PT[code])
     if code.startswith("missing:"):
-        return "Integração degradada: o WhatsApp mudou e o envio não está disponível."
-    return f"Falha no WhatsApp: {code[:120]}"
+        return _("Integração degradada: o WhatsApp mudou e o envio não está disponível.")
+    return _("Falha no WhatsApp: {code}").format(code=code[:120])
 
 
 class ComposeBox(QWidget):
@@ -56,12 +58,14 @@ class ComposeBox(QWidget):
         super().__init__(parent)
         self.setObjectName("composeBox")
         self.text = QPlainTextEdit()
-        self.text.setPlaceholderText("Mensagem para o contato aberto…")
+        self.text.setPlaceholderText(_("Mensagem para o contato aberto…"))
         self.text.setMaximumHeight(90)
-        self.fill_button = QPushButton("Inserir no WhatsApp")
-        self.fill_button.setToolTip("Coloca o texto na caixa de mensagem do WhatsApp, sem enviar")
-        self.send_button = QPushButton("Enviar")
-        self.send_button.setToolTip("Envia agora pelo WhatsApp para a conversa aberta")
+        self.fill_button = QPushButton(_("Inserir no WhatsApp"))
+        self.fill_button.setToolTip(
+            _("Coloca o texto na caixa de mensagem do WhatsApp, sem enviar")
+        )
+        self.send_button = QPushButton(_("Enviar"))
+        self.send_button.setToolTip(_("Envia agora pelo WhatsApp para a conversa aberta"))
         self.status = QLabel()
         self.status.setObjectName("composeStatus")
         self.status.setWordWrap(True)
@@ -88,7 +92,7 @@ class ComposeBox(QWidget):
 
     def sending_started(self) -> None:
         self._sending = True
-        self.status.setText("Enviando…")
+        self.status.setText(_("Enviando…"))
         self._update_buttons()
 
     def show_result(self, ok: bool, error: str | None, *, was_send: bool) -> None:
@@ -96,7 +100,9 @@ class ComposeBox(QWidget):
         if was_send:
             self._sending = False
         if ok:
-            self.status.setText("Mensagem enviada." if was_send else "Texto inserido no WhatsApp.")
+            self.status.setText(
+                _("Mensagem enviada.") if was_send else _("Texto inserido no WhatsApp.")
+            )
             if was_send:
                 self.text.clear()
         else:

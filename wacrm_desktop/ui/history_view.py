@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.i18n import _
 from ..core.phones import mask
 from ..core.ports import SearchQuery
 from ..services.history import ErasureReport, HistoryService
@@ -53,16 +54,20 @@ def _when(t: Any) -> str:
 def message_text(message: Mapping[str, Any], profile_names: Mapping[str, str]) -> str:
     """One timeline line: when, which salesperson's WhatsApp, who, text, edits, deletion."""
     profile = profile_names.get(str(message.get("profile_id")), str(message.get("profile_id", "")))
-    who = "Eu" if message.get("from_me") else (message.get("notify_name") or "Contato")
-    text = message.get("body") or message.get("caption") or f"[{message.get('type', 'mídia')}]"
+    who = _("Eu") if message.get("from_me") else (message.get("notify_name") or _("Contato"))
+    text = message.get("body") or message.get("caption") or f"[{message.get('type') or _('mídia')}]"
     lines = [f"{_when(message.get('t'))} · {profile} · {who}: {text}"]
     edits = [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
     if edits:
-        lines.append("    ✎ editada; antes: " + " → ".join(f"“{e}”" for e in edits))
+        before = " → ".join(f"“{e}”" for e in edits)
+        lines.append("    " + _("✎ editada; antes: {texts}").format(texts=before))
     if message.get("revoked"):
-        lines.append(
-            "    🗑 apagada para todos" + (" (por admin)" if message.get("revoked_by_admin") else "")
+        revoked = (
+            _("🗑 apagada para todos (por admin)")
+            if message.get("revoked_by_admin")
+            else _("🗑 apagada para todos")
         )
+        lines.append("    " + revoked)
     reactions = [r.get("emoji") for r in message.get("reactions") or () if r.get("emoji")]
     if reactions:
         lines.append("    " + " ".join(reactions))
@@ -88,12 +93,12 @@ class HistoryDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Histórico")
+        self.setWindowTitle(_("Histórico"))
         self.resize(1000, 700)
         self._history = history
         self._tasks = tasks
         self._profile_names = dict(profiles)
-        self._actor = actor or "usuário local"
+        self._actor = actor or "usuário local"  # audit data in MongoDB: not translated
         self._on_retention_changed = on_retention_changed
         self._generation = 0
         self._search_generation = 0
@@ -110,25 +115,25 @@ class HistoryDialog(QDialog):
         self.status.setWordWrap(True)
 
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Buscar palavras, nomes ou telefone…")
+        self.search_box.setPlaceholderText(_("Buscar palavras, nomes ou telefone…"))
         self.search_box.returnPressed.connect(self.run_search)
         self.profile_filter = QComboBox()
-        self.profile_filter.addItem("Todos os perfis", None)
+        self.profile_filter.addItem(_("Todos os perfis"), None)
         for pid, name in profiles:
             self.profile_filter.addItem(name, pid)
-        self.only_this_chat = QCheckBox("Só esta conversa")
+        self.only_this_chat = QCheckBox(_("Só esta conversa"))
         self.only_this_chat.setEnabled(chat_id is not None)
-        self.use_dates = QCheckBox("Período")
+        self.use_dates = QCheckBox(_("Período"))
         self.date_from = QDateEdit(QDate.currentDate().addMonths(-1))
         self.date_to = QDateEdit(QDate.currentDate())
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("dd/MM/yyyy")
-        search_button = QPushButton("Buscar")
+        search_button = QPushButton(_("Buscar"))
         search_button.clicked.connect(self.run_search)
         search_row = QHBoxLayout()
         for w in (self.search_box, self.profile_filter, self.only_this_chat, self.use_dates,
-                  self.date_from, QLabel("até"), self.date_to, search_button):  # fmt: skip
+                  self.date_from, QLabel(_("até")), self.date_to, search_button):  # fmt: skip
             search_row.addWidget(w)
 
         self.results = QListWidget()
@@ -139,7 +144,7 @@ class HistoryDialog(QDialog):
         self.timeline = QListWidget()
         self.timeline.setObjectName("historyTimeline")
         self.timeline.setWordWrap(True)
-        self.older_button = QPushButton("Carregar mensagens mais antigas")
+        self.older_button = QPushButton(_("Carregar mensagens mais antigas"))
         self.older_button.clicked.connect(self.load_older)
         timeline_box = QWidget()
         tl = QVBoxLayout(timeline_box)
@@ -151,25 +156,27 @@ class HistoryDialog(QDialog):
         splitter.addWidget(timeline_box)
         splitter.setStretchFactor(1, 2)
 
-        self.export_json_button = QPushButton("Exportar JSON…")
+        self.export_json_button = QPushButton(_("Exportar JSON…"))
         self.export_json_button.clicked.connect(lambda: self.ask_export("json"))
-        self.export_csv_button = QPushButton("Exportar CSV…")
+        self.export_csv_button = QPushButton(_("Exportar CSV…"))
         self.export_csv_button.clicked.connect(lambda: self.ask_export("csv"))
-        self.erase_button = QPushButton("Apagar contato (LGPD)…")
+        self.erase_button = QPushButton(_("Apagar contato (LGPD)…"))
         self.erase_button.setObjectName("eraseContact")
         self.erase_button.clicked.connect(self.ask_erase)
         self.retention = QSpinBox()
         self.retention.setRange(0, 36500)
         self.retention.setValue(retention_days)
-        self.retention.setSpecialValueText("manter para sempre")
-        self.retention.setSuffix(" dias")
-        self.retention.setToolTip("Mensagens mais antigas que isto são apagadas automaticamente.")
+        self.retention.setSpecialValueText(_("manter para sempre"))
+        self.retention.setSuffix(_(" dias"))
+        self.retention.setToolTip(
+            _("Mensagens mais antigas que isto são apagadas automaticamente.")
+        )
         self.retention.editingFinished.connect(self._retention_edited)
         bottom = QHBoxLayout()
         for w in (self.export_json_button, self.export_csv_button, self.erase_button):
             bottom.addWidget(w)
         bottom.addStretch(1)
-        bottom.addWidget(QLabel("Retenção:"))
+        bottom.addWidget(QLabel(_("Retenção:")))
         bottom.addWidget(self.retention)
 
         layout = QVBoxLayout(self)
@@ -189,11 +196,15 @@ class HistoryDialog(QDialog):
             w.setEnabled(has_chat)
         self.erase_button.setEnabled(bool(self.phone))
         if not has_chat:
-            self.title.setText("Nenhuma conversa aberta: use a busca.")
+            self.title.setText(_("Nenhuma conversa aberta: use a busca."))
             return
-        who = self.chat_name or "Conversa"
-        phone = f" — +{mask(self.phone)}" if self.phone else " — telefone desconhecido"
-        self.title.setText(f"{who}{phone} (todos os perfis que falaram com este número)")
+        who = self.chat_name or _("Conversa")
+        phone = f"+{mask(self.phone)}" if self.phone else _("telefone desconhecido")
+        self.title.setText(
+            _("{who} — {phone} (todos os perfis que falaram com este número)").format(
+                who=who, phone=phone
+            )
+        )
 
     def open_chat(
         self, profile_id: str, chat_id: str, *, name: str | None, phone: str | None,
@@ -211,13 +222,13 @@ class HistoryDialog(QDialog):
         generation = self._generation
         profile_id, chat_id, phone = self.profile_id, self.chat_id, self.phone
         append_older = before_t is not None and focus_id is None
-        self.status.setText("Carregando histórico…")
+        self.status.setText(_("Carregando histórico…"))
 
         def _done(messages: list[dict[str, Any]]) -> None:
             if generation != self._generation or not shiboken6.isValid(self):
                 return
             self.show_timeline(messages if not append_older else messages + self.messages)
-            self.status.setText(f"{len(self.messages)} mensagens carregadas.")
+            self.status.setText(_("{n} mensagens carregadas.").format(n=len(self.messages)))
             if focus_id is not None:
                 self.focus_message(focus_id)
 
@@ -226,7 +237,7 @@ class HistoryDialog(QDialog):
                 profile_id, chat_id, phone=phone, before_t=before_t, limit=PAGE
             ),
             _done,
-            lambda e: self._failed(generation, "Histórico indisponível (MongoDB offline?)", e),
+            lambda e: self._failed(generation, _("Histórico indisponível (MongoDB offline?)"), e),
         )
 
     def load_older(self) -> None:
@@ -270,7 +281,7 @@ class HistoryDialog(QDialog):
         query = self.current_query()
         self._search_generation += 1
         generation = self._search_generation
-        self.status.setText("Buscando…")
+        self.status.setText(_("Buscando…"))
 
         def _done(found: list[dict[str, Any]]) -> None:
             if generation != self._search_generation or not shiboken6.isValid(self):
@@ -280,12 +291,12 @@ class HistoryDialog(QDialog):
                 item = QListWidgetItem(message_text(message, self._profile_names))
                 item.setData(ROLE_MESSAGE, message)
                 self.results.addItem(item)
-            self.status.setText(f"{len(found)} resultado(s).")
+            self.status.setText(_("{n} resultado(s).").format(n=len(found)))
 
         self._tasks.submit(
             lambda: self._history.search(query),
             _done,
-            lambda e: self._failed(generation, "Busca indisponível (MongoDB offline?)", e),
+            lambda e: self._failed(generation, _("Busca indisponível (MongoDB offline?)"), e),
         )
 
     def _open_result(self, item: QListWidgetItem) -> None:
@@ -305,8 +316,11 @@ class HistoryDialog(QDialog):
     def ask_export(self, fmt: str) -> None:
         if self.profile_id is None or self.chat_id is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Exportar histórico", f"historico.{fmt}", f"{fmt.upper()} (*.{fmt})"
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            _("Exportar histórico"),
+            _("historico.{ext}").format(ext=fmt),
+            f"{fmt.upper()} (*.{fmt})",
         )
         if path:
             self.export_to(Path(path), fmt)
@@ -314,11 +328,13 @@ class HistoryDialog(QDialog):
     def export_to(self, path: Path, fmt: str) -> None:
         profile_id, chat_id = self.profile_id, self.chat_id
         assert profile_id is not None and chat_id is not None
-        self.status.setText("Exportando…")
+        self.status.setText(_("Exportando…"))
         self._tasks.submit(
             lambda: self._history.export_chat(profile_id, chat_id, path, fmt=fmt),
-            lambda n: self.status.setText(f"{n} mensagens exportadas para {path.name}."),
-            lambda e: self._failed(None, "Não foi possível exportar.", e),
+            lambda n: self.status.setText(
+                _("{n} mensagens exportadas para {file}.").format(n=n, file=path.name)
+            ),
+            lambda e: self._failed(None, _("Não foi possível exportar."), e),
         )
 
     def ask_erase(self) -> None:
@@ -326,12 +342,14 @@ class HistoryDialog(QDialog):
             return
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Apagar contato")
+        box.setWindowTitle(_("Apagar contato"))
         box.setText(
-            f"Apagar TODAS as mensagens e dados do número +{mask(self.phone)} de todos os "
-            "perfis (MongoDB, cache e fila local)? Isto não pode ser desfeito."
+            _(
+                "Apagar TODAS as mensagens e dados do número +{phone} de todos os "
+                "perfis (MongoDB, cache e fila local)? Isto não pode ser desfeito."
+            ).format(phone=mask(self.phone))
         )
-        export_first = QCheckBox("Exportar para JSON antes de apagar")
+        export_first = QCheckBox(_("Exportar para JSON antes de apagar"))
         export_first.setChecked(True)
         box.setCheckBox(export_first)
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
@@ -340,8 +358,8 @@ class HistoryDialog(QDialog):
             return
         export_path: Path | None = None
         if export_first.isChecked():
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, "Exportar antes de apagar", "contato.json", "JSON (*.json)"
+            chosen, _filter = QFileDialog.getSaveFileName(
+                self, _("Exportar antes de apagar"), _("contato.json"), "JSON (*.json)"
             )
             if not chosen:
                 return
@@ -351,7 +369,7 @@ class HistoryDialog(QDialog):
     def erase(self, export_path: Path | None) -> None:
         phone = self.phone
         assert phone is not None
-        self.status.setText("Apagando…")
+        self.status.setText(_("Apagando…"))
         self.erase_button.setEnabled(False)
 
         def _work() -> ErasureReport:
@@ -365,15 +383,21 @@ class HistoryDialog(QDialog):
             self.show_timeline([])
             self.results.clear()
             self.status.setText(
-                f"Contato {report.phone_masked} apagado: {report.messages} mensagens, "
-                f"{report.chats} conversas, {report.journal_entries} pendentes. Registrado na "
-                "auditoria."
+                _(
+                    "Contato {phone} apagado: {messages} mensagens, {chats} conversas, "
+                    "{pending} pendentes. Registrado na auditoria."
+                ).format(
+                    phone=report.phone_masked,
+                    messages=report.messages,
+                    chats=report.chats,
+                    pending=report.journal_entries,
+                )
             )
 
         def _error(error: BaseException) -> None:
             self._failed(
                 None,
-                "Não foi possível apagar (MongoDB offline?). Nada foi dado como apagado.",
+                _("Não foi possível apagar (MongoDB offline?). Nada foi dado como apagado."),
                 error,
             )
             if shiboken6.isValid(self):

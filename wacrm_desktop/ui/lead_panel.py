@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.i18n import _
 from .lead.view import LeadView
 from .timefmt import local_stamp
 
@@ -52,7 +53,7 @@ class LeadPanel(QWidget):
         history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
         history_layout.setContentsMargins(0, 0, 0, 0)
-        history_label = QLabel("Histórico recente (salvo)")
+        history_label = QLabel(_("Histórico recente (salvo)"))
         history_label.setObjectName("historyTitle")
         history_layout.addWidget(history_label)
         self.history = QListWidget()
@@ -102,8 +103,8 @@ class LeadPanel(QWidget):
     def show_history(self, messages: Sequence[dict[str, Any]]) -> None:
         self.history.clear()
         for m in messages:
-            who = "Você" if m.get("from_me") else (m.get("notify_name") or "Contato")
-            text = m.get("body") or m.get("caption") or f"[{m.get('type', 'mensagem')}]"
+            who = _("Você") if m.get("from_me") else (m.get("notify_name") or _("Contato"))
+            text = m.get("body") or m.get("caption") or f"[{m.get('type') or _('mensagem')}]"
             item = QListWidgetItem(f"{_fmt_time(int(m.get('t', 0)))} {who}: {text}")
             item.setData(Qt.ItemDataRole.UserRole, m.get("id"))
             self.history.addItem(item)

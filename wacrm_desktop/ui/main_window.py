@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from ..core.i18n import _
 from ..core.profiles import Profile, ProfileError, ProfileRegistry
-from ..core.whatsapp import STATE_LABELS_PT
+from ..core.whatsapp import state_label
 from ..services.history import HistoryStatus
 from .icons import app_icon
 from .profile_tab import ProfileTab
@@ -56,28 +57,29 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().tabMoved.connect(lambda _a, _b: self._save_order())
         self.setCentralWidget(self.tabs)
 
-        self.empty_hint = QLabel("Adicione um perfil em Perfis → Adicionar perfil…")
+        self.empty_hint = QLabel(_("Adicione um perfil em Perfis → Adicionar perfil…"))
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        menu = self.menuBar().addMenu("&Perfis")
-        self.action_add = QAction("&Adicionar perfil…", self)
+        menu = self.menuBar().addMenu(_("&Perfis"))
+        self.profiles_menu = menu
+        self.action_add = QAction(_("&Adicionar perfil…"), self)
         self.action_add.triggered.connect(self.ask_add_profile)
-        self.action_rename = QAction("&Renomear perfil…", self)
+        self.action_rename = QAction(_("&Renomear perfil…"), self)
         self.action_rename.triggered.connect(self.ask_rename_profile)
-        self.action_close = QAction("&Fechar aba", self)
+        self.action_close = QAction(_("&Fechar aba"), self)
         self.action_close.triggered.connect(lambda: self._close_tab_at(self.tabs.currentIndex()))
-        self.action_remove = QAction("Re&mover perfil…", self)
+        self.action_remove = QAction(_("Re&mover perfil…"), self)
         self.action_remove.triggered.connect(self.ask_remove_profile)
-        self.reopen_menu = menu.addMenu("Reabrir perfil")
+        self.reopen_menu = menu.addMenu(_("Reabrir perfil"))
         self.reopen_menu.aboutToShow.connect(self._fill_reopen_menu)
         for action in (self.action_add, self.action_rename, self.action_close, self.action_remove):
             menu.addAction(action)
         if on_settings is not None:
-            settings_action = QAction("&Configurações…", self)
+            settings_action = QAction(_("&Configurações…"), self)
             settings_action.triggered.connect(on_settings)
             self.menuBar().addAction(settings_action)
         if on_history is not None:
-            self.action_history = QAction("&Histórico…", self)
+            self.action_history = QAction(_("&Histórico…"), self)
             self.action_history.setShortcut("Ctrl+H")
             self.action_history.triggered.connect(on_history)
             self.menuBar().addAction(self.action_history)
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
             self.tray.show()
         self.setWindowIcon(app_icon())
 
-        self.history_status = QLabel("histórico: iniciando…")
+        self.history_status = QLabel(_("histórico: iniciando…"))
         self.history_status.setObjectName("historyStatus")
         self.statusBar().addPermanentWidget(self.history_status)
 
@@ -140,10 +142,10 @@ class MainWindow(QMainWindow):
         if tab.unread:
             label = f"{label} ({tab.unread})"
         if tab.state != "connected":
-            label = f"{label} · {STATE_LABELS_PT[tab.state]}"
+            label = f"{label} · {state_label(tab.state)}"
         self.tabs.setTabText(index, label)
         self._update_unread_total()
-        self.tabs.setTabToolTip(index, f"{tab.profile.name}: {STATE_LABELS_PT[tab.state]}")
+        self.tabs.setTabToolTip(index, f"{tab.profile.name}: {state_label(tab.state)}")
 
     def total_unread(self) -> int:
         return sum(t.unread for t in self.profile_tabs())
@@ -153,7 +155,8 @@ class MainWindow(QMainWindow):
         base = self.windowTitle().split(" (")[0]
         self.setWindowTitle(f"{base} ({total})" if total else base)
         if self.tray is not None:
-            self.tray.setToolTip(f"{base}: {total} conversas não lidas" if total else base)
+            unread = _("{title}: {n} conversas não lidas").format(title=base, n=total)
+            self.tray.setToolTip(unread if total else base)
 
     def _notify(self, profile_id: str, title: str, text: str) -> None:
         self._last_notified = profile_id
@@ -199,7 +202,7 @@ class MainWindow(QMainWindow):
         self.reopen_menu.clear()
         closed = [p for p in self._registry.all() if not p.is_open]
         if not closed:
-            self.reopen_menu.addAction("(nenhum perfil fechado)").setEnabled(False)
+            self.reopen_menu.addAction(_("(nenhum perfil fechado)")).setEnabled(False)
         for profile in closed:
             action = self.reopen_menu.addAction(profile.name)
             action.triggered.connect(lambda _c=False, pid=profile.id: self.reopen_profile(pid))
@@ -232,12 +235,13 @@ class MainWindow(QMainWindow):
         self._update_empty_state()
 
     def ask_add_profile(self) -> None:
-        name, ok = QInputDialog.getText(self, "Adicionar perfil", "Nome do vendedor:")
+        title = _("Adicionar perfil")
+        name, ok = QInputDialog.getText(self, title, _("Nome do vendedor:"))
         if ok:
             try:
                 self.add_profile(name)
             except ProfileError as exc:
-                QMessageBox.warning(self, "Adicionar perfil", str(exc))
+                QMessageBox.warning(self, title, str(exc))
 
     def _current_tab(self) -> ProfileTab | None:
         tab = self.tabs.currentWidget()
@@ -247,14 +251,13 @@ class MainWindow(QMainWindow):
         tab = self._current_tab()
         if tab is None:
             return
-        name, ok = QInputDialog.getText(
-            self, "Renomear perfil", "Novo nome:", text=tab.profile.name
-        )
+        title = _("Renomear perfil")
+        name, ok = QInputDialog.getText(self, title, _("Novo nome:"), text=tab.profile.name)
         if ok:
             try:
                 self.rename_profile(tab.profile.id, name)
             except ProfileError as exc:
-                QMessageBox.warning(self, "Renomear perfil", str(exc))
+                QMessageBox.warning(self, title, str(exc))
 
     def ask_remove_profile(self) -> None:
         tab = self._current_tab()
@@ -262,10 +265,12 @@ class MainWindow(QMainWindow):
             return
         answer = QMessageBox.question(
             self,
-            "Remover perfil",
-            f"Remover o perfil “{tab.profile.name}”? A sessão do WhatsApp deste perfil será "
-            "apagada deste computador (será preciso escanear o QR de novo). "
-            "O histórico salvo no MongoDB é mantido.",
+            _("Remover perfil"),
+            _(
+                "Remover o perfil “{name}”? A sessão do WhatsApp deste perfil será "
+                "apagada deste computador (será preciso escanear o QR de novo). "
+                "O histórico salvo no MongoDB é mantido."
+            ).format(name=tab.profile.name),
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_profile(tab.profile.id)
@@ -273,13 +278,13 @@ class MainWindow(QMainWindow):
     # -- status -----------------------------------------------------------------------------------
     def show_history_status(self, status: HistoryStatus) -> None:
         if status.online and not status.pending:
-            text = "histórico: online"
+            text = _("histórico: online")
         elif status.online:
-            text = f"histórico: salvando — {status.pending} pendentes"
+            text = _("histórico: salvando — {n} pendentes").format(n=status.pending)
         else:
-            text = f"histórico offline — {status.pending} pendentes"
+            text = _("histórico offline — {n} pendentes").format(n=status.pending)
         if not status.cache_available:
-            text += " · cache offline"
+            text += _(" · cache offline")
         self.history_status.setText(text)
         self.history_status.setToolTip(status.last_error or "")
 

@@ -36,6 +36,7 @@ from ..core.events import (
     MessageEvent,
     StateEvent,
 )
+from ..core.i18n import _
 from ..core.profiles import Profile
 from ..core.whatsapp import unread_from_title
 from ..services.history import HistoryService
@@ -115,13 +116,13 @@ class ProfileTab(QWidget):
         self.banner.setStyleSheet("background:#fff3cd;color:#664d03;padding:6px;")
         self.banner.hide()
         self._banner_kind = ""  # what the banner shows: "", "stalled", "reset"
-        self.reset_button = QPushButton("Mostrar o QR novamente")
+        self.reset_button = QPushButton(_("Mostrar o QR novamente"))
         self.reset_button.hide()
         self.reset_button.clicked.connect(self.page.load_home)
         # A stale session after an unlink may show neither QR nor chats (notes §5): start over.
-        self.reset_profile_button = QPushButton("Redefinir este perfil")
+        self.reset_profile_button = QPushButton(_("Redefinir este perfil"))
         self.reset_profile_button.setToolTip(
-            "Apaga a sessão do WhatsApp guardada neste perfil (o histórico salvo é mantido)"
+            _("Apaga a sessão do WhatsApp guardada neste perfil (o histórico salvo é mantido)")
         )
         self.reset_profile_button.hide()
         self.reset_profile_button.clicked.connect(self.ask_reset_profile)
@@ -169,7 +170,7 @@ class ProfileTab(QWidget):
         self.page.titleChanged.connect(self._on_title)
         self.page.loggedOutNavigation.connect(lambda: self._set_state("logged_out"))
         self.page.renderCrashed.connect(
-            lambda _status: self._show_banner("A página do WhatsApp travou e será recarregada…")
+            lambda _status: self._show_banner(_("A página do WhatsApp travou e será recarregada…"))
         )
         self.page.loadFinished.connect(self._on_load_finished)
         self.page.resetFinished.connect(self._on_reset_finished)
@@ -340,8 +341,10 @@ class ProfileTab(QWidget):
         missing = ", ".join(event.missing) or "?"
         log.error("WhatsApp %s: bridge degraded, missing %s", event.version or "?", missing)
         self._show_banner(
-            f"Integração degradada (WhatsApp {event.version or '?'}): faltam {missing}. "
-            "O WhatsApp continua funcionando, mas as mensagens não estão sendo salvas."
+            _(
+                "Integração degradada (WhatsApp {version}): faltam {missing}. "
+                "O WhatsApp continua funcionando, mas as mensagens não estão sendo salvas."
+            ).format(version=event.version or "?", missing=missing)
         )
 
     def _on_load_finished(self, ok: bool) -> None:
@@ -353,8 +356,10 @@ class ProfileTab(QWidget):
             return
         self.banner.setProperty("loadError", True)
         self._show_banner(
-            "Não foi possível abrir o WhatsApp Web (verifique a internet). "
-            "Tentando de novo em 30 s…"
+            _(
+                "Não foi possível abrir o WhatsApp Web (verifique a internet). "
+                "Tentando de novo em 30 s…"
+            )
         )
         QTimer.singleShot(30_000, self, self._retry_load)
 
@@ -386,7 +391,7 @@ class ProfileTab(QWidget):
             self.profile.id,
             self._stall_timer.interval() // 1000,
         )
-        self._show_banner("O WhatsApp Web não terminou de carregar. Recarregando…", "stalled")
+        self._show_banner(_("O WhatsApp Web não terminou de carregar. Recarregando…"), "stalled")
         # Each consecutive stall waits twice as long (a slow link gets more time, never a loop).
         self._stall_timer.setInterval(min(self._stall_timer.interval() * 2, STALLED_LOAD_MAX_MS))
         self.page.load_home()
@@ -460,9 +465,11 @@ class ProfileTab(QWidget):
         """After confirmation: wipe this profile's WhatsApp web storage; the history is kept."""
         answer = QMessageBox.question(
             self,
-            "Redefinir perfil",
-            f"Apagar a sessão do WhatsApp de “{self.profile.name}” neste computador?\n\n"
-            "Será preciso escanear o QR de novo. O histórico de mensagens salvo não é apagado.",
+            _("Redefinir perfil"),
+            _(
+                "Apagar a sessão do WhatsApp de “{name}” neste computador?\n\n"
+                "Será preciso escanear o QR de novo. O histórico de mensagens salvo não é apagado."
+            ).format(name=self.profile.name),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -473,7 +480,7 @@ class ProfileTab(QWidget):
         """Delete this profile's WhatsApp session on this computer (cookies, HTTP cache, the
         origin's storage), then show the QR again; the stored history is kept (web/reset.py)."""
         log.info("resetting the web storage of profile %s", self.profile.id)
-        self._show_banner("Redefinindo o perfil: apagando a sessão do WhatsApp…", "reset")
+        self._show_banner(_("Redefinindo o perfil: apagando a sessão do WhatsApp…"), "reset")
         self.page.reset_storage()
 
     def _on_reset_finished(self, ok: bool, detail: str) -> None:
@@ -482,8 +489,10 @@ class ProfileTab(QWidget):
             return
         log.warning("profile %s: reset incomplete: %s", self.profile.id, detail)
         self._show_banner(
-            "Parte da sessão do WhatsApp pode não ter sido apagada. Se o QR não aparecer, "
-            "feche o aplicativo, abra-o de novo e use “Redefinir este perfil” outra vez."
+            _(
+                "Parte da sessão do WhatsApp pode não ter sido apagada. Se o QR não aparecer, "
+                "feche o aplicativo, abra-o de novo e use “Redefinir este perfil” outra vez."
+            )
         )
 
     def shutdown(self) -> None:

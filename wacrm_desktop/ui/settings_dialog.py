@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.i18n import _
 from ..core.settings import normalize_subdomain
 from .tasks import TaskRunner
 
@@ -47,12 +48,12 @@ _SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def subdomain_problem(text: str) -> str | None:
-    """pt-BR reason why a subdomain is unusable, or None."""
+    """Why a subdomain is unusable (app's language), or None."""
     value = normalize_subdomain(text)
     if not value:
-        return "Informe o subdomínio do CV CRM (a parte antes de .cvcrm.com.br)."
+        return _("Informe o subdomínio do CV CRM (a parte antes de .cvcrm.com.br).")
     if not _SUBDOMAIN_RE.match(value):
-        return f"Subdomínio inválido: “{value}”."
+        return _("Subdomínio inválido: “{value}”.").format(value=value)
     return None
 
 
@@ -72,83 +73,91 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._needs_subdomain = needs_subdomain  # False when an explicit URL is configured
-        self.setWindowTitle("Configurações")
+        self.setWindowTitle(_("Configurações"))
         self.setMinimumWidth(520)
         self._tasks = tasks
         self._test_connection = test_connection
         self._save = save
 
         self.subdomain = QLineEdit(initial.cvcrm_subdomain)
-        self.subdomain.setPlaceholderText("minhaempresa  (de minhaempresa.cvcrm.com.br)")
+        self.subdomain.setPlaceholderText(_("minhaempresa  (de minhaempresa.cvcrm.com.br)"))
         self.email = QLineEdit(initial.cvcrm_email)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText(
-            "guardado no cofre do sistema — deixe vazio para manter"
+            _("guardado no cofre do sistema — deixe vazio para manter")
             if token_stored
-            else "token da interface Lead (CV → Configurações → Integrações → APIs)"
+            else _("token da interface Lead (CV → Configurações → Integrações → APIs)")
         )
         self.mongodb_uri = QLineEdit(initial.mongodb_uri)
         self.mongodb_uri.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.mongodb_uri.setPlaceholderText("vazio = banco embutido neste computador")
+        self.mongodb_uri.setPlaceholderText(_("vazio = banco embutido neste computador"))
         self.redis_url = QLineEdit(initial.redis_url)
         self.redis_url.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.redis_url.setPlaceholderText("vazio = cache na memória do app")
+        self.redis_url.setPlaceholderText(_("vazio = cache na memória do app"))
 
         self.lead_origin = QLineEdit(initial.lead_origin)
         self.lead_origin.setObjectName("leadOrigin")
         self.lead_origin.setMaxLength(2)
         self.lead_origin.setPlaceholderText("CH")
         self.lead_origin.setToolTip(
-            "Código de origem do CV CRM para leads criados pelo app (2 letras; CH = Chat). "
-            "Confira a lista do seu CV CRM: não há um código documentado para WhatsApp."
+            _(
+                "Código de origem do CV CRM para leads criados pelo app (2 letras; CH = Chat). "
+                "Confira a lista do seu CV CRM: não há um código documentado para WhatsApp."
+            )
         )
         self.lead_media = QLineEdit(initial.lead_media)
         self.lead_media.setObjectName("leadMedia")
-        self.lead_media.setPlaceholderText("vazio = sem mídia (um nome novo cria uma mídia no CV)")
+        self.lead_media.setPlaceholderText(
+            _("vazio = sem mídia (um nome novo cria uma mídia no CV)")
+        )
         self.lead_ttl = QSpinBox()
         self.lead_ttl.setObjectName("leadTtl")
         self.lead_ttl.setRange(1, 24 * 60)
-        self.lead_ttl.setSuffix(" min")
+        self.lead_ttl.setSuffix(_(" min"))
         self.lead_ttl.setValue(max(1, initial.lead_cache_ttl_minutes))
         self.quick_replies = QPlainTextEdit("\n".join(initial.quick_replies))
         self.quick_replies.setObjectName("quickReplies")
         self.quick_replies.setPlaceholderText(
-            "Uma resposta por linha. Variáveis: {nome} {primeiro_nome} {empreendimento} "
-            "{corretor} {imobiliaria} {gestor} {situacao}"
+            _(
+                "Uma resposta por linha. Variáveis: {nome} {primeiro_nome} {empreendimento} "
+                "{corretor} {imobiliaria} {gestor} {situacao}"
+            )
         )
         self.quick_replies.setMaximumHeight(100)
         lead_form = QFormLayout()
-        lead_form.addRow("Origem de leads criados:", self.lead_origin)
-        lead_form.addRow("Mídia de leads criados:", self.lead_media)
-        lead_form.addRow("Validade do cache do lead:", self.lead_ttl)
-        lead_form.addRow("Respostas rápidas:", self.quick_replies)
-        lead_group = QGroupBox("Painel do lead")
+        lead_form.addRow(_("Origem de leads criados:"), self.lead_origin)
+        lead_form.addRow(_("Mídia de leads criados:"), self.lead_media)
+        lead_form.addRow(_("Validade do cache do lead:"), self.lead_ttl)
+        lead_form.addRow(_("Respostas rápidas:"), self.quick_replies)
+        lead_group = QGroupBox(_("Painel do lead"))
         lead_group.setLayout(lead_form)
 
         form = QFormLayout()
-        form.addRow("Subdomínio do CV CRM:", self.subdomain)
-        form.addRow("E-mail do usuário CV:", self.email)
-        form.addRow("Token:", self.token)
-        form.addRow("MongoDB (URI):", self.mongodb_uri)
-        form.addRow("Redis (URL):", self.redis_url)
+        form.addRow(_("Subdomínio do CV CRM:"), self.subdomain)
+        form.addRow(_("E-mail do usuário CV:"), self.email)
+        form.addRow(_("Token:"), self.token)
+        form.addRow(_("MongoDB (URI):"), self.mongodb_uri)
+        form.addRow(_("Redis (URL):"), self.redis_url)
 
-        self.test_button = QPushButton("Testar conexão")
+        self.test_button = QPushButton(_("Testar conexão"))
         self.test_button.clicked.connect(self._on_test)
         self.result = QLabel()
         self.result.setObjectName("testResult")
         self.result.setWordWrap(True)
         note = QLabel(
-            "Segredos (token, URIs com senha) ficam no cofre de senhas do sistema, nunca em "
-            "arquivos. Mudanças de MongoDB e Redis valem a partir da próxima abertura do app."
+            _(
+                "Segredos (token, URIs com senha) ficam no cofre de senhas do sistema, nunca em "
+                "arquivos. Mudanças de MongoDB e Redis valem a partir da próxima abertura do app."
+            )
         )
         note.setWordWrap(True)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText("Salvar")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(_("Salvar"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancelar"))
         buttons.accepted.connect(self._on_save)
         buttons.rejected.connect(self.reject)
 
@@ -178,12 +187,12 @@ class SettingsDialog(QDialog):
         values = self.values()
         problem = subdomain_problem(self.subdomain.text()) if self._needs_subdomain else None
         if problem is None and "@" not in values.cvcrm_email:
-            problem = "Informe o e-mail do usuário do CV CRM dono do token."
+            problem = _("Informe o e-mail do usuário do CV CRM dono do token.")
         if problem is not None:
             self.result.setText(f"⚠ {problem}")
             return
         self.test_button.setEnabled(False)
-        self.result.setText("Testando…")
+        self.result.setText(_("Testando…"))
 
         def _done(message: str) -> None:
             self.test_button.setEnabled(True)
@@ -200,7 +209,7 @@ class SettingsDialog(QDialog):
 
         def _failed(error: BaseException) -> None:
             # keyring missing, disk full: say it and keep the dialog open
-            self.result.setText(f"⚠ Não foi possível salvar: {error}")
+            self.result.setText(_("⚠ Não foi possível salvar: {error}").format(error=error))
 
         # Keyring writes can block on D-Bus: off the UI thread.
         self._tasks.submit(lambda: self._save(values), lambda _r: self.accept(), _failed)

@@ -18,14 +18,18 @@ from PySide6.QtWebEngineCore import (
 )
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from ..core.i18n import N_, _
+
 log = logging.getLogger("wacrm.web")
 
-_PERMISSION_TEXT = {
-    QWebEnginePermission.PermissionType.Notifications: "mostrar notificações",
-    QWebEnginePermission.PermissionType.MediaAudioCapture: "usar o microfone (mensagens de voz)",
-    QWebEnginePermission.PermissionType.MediaVideoCapture: "usar a câmera",
-    QWebEnginePermission.PermissionType.MediaAudioVideoCapture: "usar o microfone e a câmera",
-    QWebEnginePermission.PermissionType.ClipboardReadWrite: "usar a área de transferência",
+_PERMISSION_TEXT = {  # pt-BR sources, translated when asked
+    QWebEnginePermission.PermissionType.Notifications: N_("mostrar notificações"),
+    QWebEnginePermission.PermissionType.MediaAudioCapture: N_(
+        "usar o microfone (mensagens de voz)"
+    ),
+    QWebEnginePermission.PermissionType.MediaVideoCapture: N_("usar a câmera"),
+    QWebEnginePermission.PermissionType.MediaAudioVideoCapture: N_("usar o microfone e a câmera"),
+    QWebEnginePermission.PermissionType.ClipboardReadWrite: N_("usar a área de transferência"),
 }
 
 
@@ -38,9 +42,11 @@ def ask_permission(parent: QWidget, profile_name: str, permission: QWebEnginePer
         return
     answer = QMessageBox.question(
         parent,
-        "Permissão do WhatsApp",
-        f"Permitir que o WhatsApp do perfil “{profile_name}” possa {what}?\n"
-        "A resposta fica guardada para este perfil.",
+        _("Permissão do WhatsApp"),
+        _(
+            "Permitir que o WhatsApp do perfil “{profile}” possa {what}?\n"
+            "A resposta fica guardada para este perfil."
+        ).format(profile=profile_name, what=_(what)),
     )
     if answer == QMessageBox.StandardButton.Yes:
         permission.grant()
@@ -55,8 +61,8 @@ def downloads_dir() -> Path:
 
 def handle_download(parent: QWidget, download: QWebEngineDownloadRequest) -> None:
     """A save dialog that starts in the user's Downloads folder."""
-    suggested = downloads_dir() / (download.downloadFileName() or "arquivo")
-    path, _filter = QFileDialog.getSaveFileName(parent, "Salvar arquivo", str(suggested))
+    suggested = downloads_dir() / (download.downloadFileName() or _("arquivo"))
+    path, _filter = QFileDialog.getSaveFileName(parent, _("Salvar arquivo"), str(suggested))
     if not path:
         download.cancel()
         return

@@ -17,6 +17,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
+from ...core.i18n import N_, _
 from ...core.lead_text import DEFAULT_QUICK_REPLIES, age_text, render_quick_reply
 from ...core.leads import CancelReason, Lead, Situation
 from ...core.phones import normalize
@@ -35,8 +36,9 @@ AGE_TICK_MS = 30_000
 BADGE_PUSH_MS = 250
 VISIBLE_POLL_MS = 2_500
 PREFETCH_HOLD_S = 0.5  # about one CV CRM call: the interactive lookup goes first
-REASON_GROUP = "Conversa em grupo: não há um telefone para buscar no CV CRM."
-REASON_NO_PHONE = (
+# pt-BR sources, translated when shown.
+REASON_GROUP = N_("Conversa em grupo: não há um telefone para buscar no CV CRM.")
+REASON_NO_PHONE = N_(
     "Telefone desconhecido: o WhatsApp não informou o número deste contato "
     "(contato com identificador @lid)."
 )
@@ -66,7 +68,7 @@ class LeadPanelContext:
     lead_origin: str = ""
     lead_media: str = ""
     conversation_messages: int = 20
-    me_label: str = "Corretor"
+    me_label: str = "Corretor"  # in the transcript stored in CV CRM: pt-BR, not translated
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class LeadPanelController(QObject):
         what: str,
         same_chat: bool = True,
     ) -> None:
+        """`what`: pt-BR name of the work (marked with N_), for the log and a failure notice."""
         generation = self._generation
 
         def _done(value: Any) -> None:
@@ -170,7 +173,9 @@ class LeadPanelController(QObject):
         def _failed(error: BaseException) -> None:
             log.error("%s failed: %s", what, type(error).__name__)
             if self._alive() and (not same_chat or generation == self._generation):
-                self.view.set_notice("error", f"⚠ Falha inesperada ({what}).")
+                self.view.set_notice(
+                    "error", _("⚠ Falha inesperada ({what}).").format(what=_(what))
+                )
 
         self.tasks.submit(fn, _done, _failed)
 
@@ -195,7 +200,7 @@ class LeadPanelController(QObject):
                 )
             self._refresh_badge_colors()
 
-        self._submit(catalog.situations, _done, what="catálogo de situações", same_chat=False)
+        self._submit(catalog.situations, _done, what=N_("catálogo de situações"), same_chat=False)
 
     # ------------------------------------------------------------------ chat switches
 
@@ -237,7 +242,7 @@ class LeadPanelController(QObject):
         choices = self.ctx.choices
         profile_id = self.profile_id
         if chat.phone is None:
-            reason = REASON_GROUP if chat.is_group else REASON_NO_PHONE
+            reason = _(REASON_GROUP if chat.is_group else REASON_NO_PHONE)
 
             def _chosen_only() -> tuple[int | None, Lead | None, str]:
                 chosen = choices.chosen(profile_id, chat.chat_id) if choices else None
@@ -259,7 +264,7 @@ class LeadPanelController(QObject):
                         self.view.set_notice("warning", "⚠ " + error)
                     self.leadShown.emit(None)
 
-            self._submit(_chosen_only, _show, what="lead escolhido")
+            self._submit(_chosen_only, _show, what=N_("lead escolhido"))
             return
 
         leads = self.ctx.leads
@@ -296,10 +301,10 @@ class LeadPanelController(QObject):
             self._submit(
                 lambda: leads.lookup(phone, force_refresh=force),
                 self.render,
-                what="consulta do lead",
+                what=N_("consulta do lead"),
             )
 
-        self._submit(_peek, _after_peek, what="cache do lead")
+        self._submit(_peek, _after_peek, what=N_("cache do lead"))
 
     # ------------------------------------------------------------------ painting
 
@@ -366,7 +371,7 @@ class LeadPanelController(QObject):
             if lead is not None:
                 self._paint_lead(lead, chosen_among=1, fetched_at=time.time())
 
-        self._submit(lambda: actions.get(idlead), _done, what="lead escolhido")
+        self._submit(lambda: actions.get(idlead), _done, what=N_("lead escolhido"))
 
     def _paint_lead(
         self,
@@ -412,7 +417,7 @@ class LeadPanelController(QObject):
                 self.view.show_interactions(result.items, note=note)
 
         self._submit(
-            lambda: actions.interactions(idlead, force_refresh=force), _done, what="interações"
+            lambda: actions.interactions(idlead, force_refresh=force), _done, what=N_("interações")
         )
 
     def _tick(self) -> None:
@@ -431,7 +436,7 @@ class LeadPanelController(QObject):
             self._submit(
                 lambda: choices.choose(self.profile_id, chat.chat_id, idlead),
                 lambda _r: None,
-                what="guardar a escolha",
+                what=N_("guardar a escolha"),
                 same_chat=False,
             )
         if self.result is not None and any(x.id == idlead for x in self.result.leads):
@@ -449,19 +454,19 @@ class LeadPanelController(QObject):
             self._submit(
                 lambda: choices.forget(self.profile_id, chat.chat_id),
                 lambda _r: None,
-                what="desfazer a escolha",
+                what=N_("desfazer a escolha"),
                 same_chat=False,
             )
         if self.result is not None:
             self.render(self.result)
         elif chat.phone is None:
-            self.view.show_no_phone(REASON_GROUP if chat.is_group else REASON_NO_PHONE)
+            self.view.show_no_phone(_(REASON_GROUP if chat.is_group else REASON_NO_PHONE))
             self.shown_lead = None
 
     def search(self, query: str) -> None:
         actions = self.ctx.actions
         if actions is None:
-            self.view.show_search_results((), "CV CRM não configurado.")
+            self.view.show_search_results((), _("CV CRM não configurado."))
             return
 
         def _done(result: SearchResult) -> None:
@@ -470,14 +475,14 @@ class LeadPanelController(QObject):
             if result.error == "auth":
                 self.view.auth_box.show()
 
-        self._submit(lambda: actions.search(query), _done, what="busca")
+        self._submit(lambda: actions.search(query), _done, what=N_("busca"))
 
     # ------------------------------------------------------------------ actions
 
     def _write(self, call: Callable[[], WriteResult], busy: str) -> None:
         self.view.set_actions_enabled(False)
         self.view.set_notice("info", busy)
-        self._submit(call, self._on_write, what="gravação no CV CRM")
+        self._submit(call, self._on_write, what=N_("gravação no CV CRM"))
 
     def _on_write(self, result: WriteResult) -> None:
         self.view.set_actions_enabled(True)
@@ -520,7 +525,7 @@ class LeadPanelController(QObject):
                 origin=values.get("origin") or None,
                 media=values.get("media") or None,
             ),
-            "Criando o lead no CV CRM…",
+            _("Criando o lead no CV CRM…"),
         )
 
     def do_change_situation(
@@ -534,7 +539,7 @@ class LeadPanelController(QObject):
             lambda: actions.change_situation(
                 lead, situation, reason=reason, reason_text=reason_text, phone=phone
             ),
-            f"Alterando a situação para “{situation.name}”…",
+            _("Alterando a situação para “{name}”…").format(name=situation.name),
         )
 
     def do_add_note(self, text: str) -> None:
@@ -542,7 +547,7 @@ class LeadPanelController(QObject):
         if actions is None or lead is None:
             return
         phone = self.chat.phone if self.chat else None
-        self._write(lambda: actions.add_note(lead, text, phone=phone), "Gravando a anotação…")
+        self._write(lambda: actions.add_note(lead, text, phone=phone), _("Gravando a anotação…"))
 
     def do_register_conversation(self, messages: Sequence[Mapping[str, Any]]) -> None:
         actions, lead = self.ctx.actions, self.shown_lead
@@ -557,7 +562,7 @@ class LeadPanelController(QObject):
                 me_label=self.ctx.me_label,
                 phone=chat.phone if chat else None,
             ),
-            "Registrando a conversa no lead…",
+            _("Registrando a conversa no lead…"),
         )
 
     # ---- dialogs (the do_* methods above are what they end in)
@@ -588,7 +593,9 @@ class LeadPanelController(QObject):
         def _show(value: tuple[tuple[Situation, ...], tuple[CancelReason, ...]]) -> None:
             situations, reasons = value
             if not situations:
-                self.view.set_notice("error", "⚠ Não foi possível carregar as situações do CV CRM.")
+                self.view.set_notice(
+                    "error", _("⚠ Não foi possível carregar as situações do CV CRM.")
+                )
                 return
             colors = {s.id: catalog.color_for(s.id) for s in situations}
             dialog = SituationDialog(lead, situations, reasons, colors, self.view.window())
@@ -596,7 +603,7 @@ class LeadPanelController(QObject):
             dialog.finished.connect(dialog.deleteLater)
             dialog.open()
 
-        self._submit(_load, _show, what="catálogo de situações")
+        self._submit(_load, _show, what=N_("catálogo de situações"))
 
     def _situation_accepted(self, dialog: SituationDialog) -> None:
         situation, reason, text = dialog.values()
@@ -624,7 +631,7 @@ class LeadPanelController(QObject):
             dialog.finished.connect(dialog.deleteLater)
             dialog.open()
 
-        self._submit(lambda: read(chat.chat_id, 200), _show, what="mensagens da conversa")
+        self._submit(lambda: read(chat.chat_id, 200), _show, what=N_("mensagens da conversa"))
 
     def quick_reply(self, template: str) -> None:
         rendered = render_quick_reply(
@@ -635,10 +642,11 @@ class LeadPanelController(QObject):
         if rendered.missing:
             names = ", ".join("{" + m + "}" for m in rendered.missing)
             self.view.set_notice(
-                "warning", f"Sem valor para {names}: ajuste o texto antes de enviar."
+                "warning",
+                _("Sem valor para {names}: ajuste o texto antes de enviar.").format(names=names),
             )
         else:
-            self.view.set_notice("info", "Texto colocado na caixa de mensagem; confira e envie.")
+            self.view.set_notice("info", _("Texto colocado na caixa de mensagem; confira e envie."))
 
     def _open_settings(self) -> None:
         if self.ctx.open_settings is not None:
@@ -652,7 +660,10 @@ class LeadPanelController(QObject):
         layout = self.ctx.layout
         if layout is not None:
             self._submit(
-                lambda: layout.save(order, opened), lambda _r: None, what="layout", same_chat=False
+                lambda: layout.save(order, opened),
+                lambda _r: None,
+                what=N_("layout"),
+                same_chat=False,
             )
 
     # ------------------------------------------------------------------ badges & prefetch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.i18n import _
 from ...core.leads import CancelReason, Lead, Situation
 from ..timefmt import local_stamp
 
@@ -32,10 +34,15 @@ def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
         QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
     )
     box.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
-    box.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
+    box.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancelar"))
     box.accepted.connect(dialog.accept)
     box.rejected.connect(dialog.reject)
     return box
+
+
+def _lead_title(lead: Lead) -> str:
+    """ "Lead: <b>name</b>" (rich text; the name is CV CRM's text, shown as text)."""
+    return _("Lead: {name}").format(name=f"<b>{html.escape(lead.name)}</b>")
 
 
 def _swatch(color: str) -> QIcon:
@@ -56,7 +63,7 @@ class SituationDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Mudar situação do lead")
+        self.setWindowTitle(_("Mudar situação do lead"))
         self.setMinimumWidth(420)
         self._situations = list(situations)
         self.situation = QComboBox()
@@ -67,24 +74,23 @@ class SituationDialog(QDialog):
                 self.situation.setCurrentIndex(self.situation.count() - 1)
         self.reason = QComboBox()
         self.reason.setObjectName("reasonCombo")
-        self.reason.addItem("— escolha o motivo —", None)
+        self.reason.addItem(_("— escolha o motivo —"), None)
         for r in reasons:
             self.reason.addItem(r.label, r.name)
         self.reason_text = QPlainTextEdit()
-        self.reason_text.setPlaceholderText("Descrição do motivo (opcional)")
+        self.reason_text.setPlaceholderText(_("Descrição do motivo (opcional)"))
         self.reason_text.setMaximumHeight(80)
-        self.reason_label = QLabel("Motivo do cancelamento:")
-        self.reason_hint = QLabel(
-            "A lista de motivos vem do CV CRM; nenhum motivo foi carregado." if not reasons else ""
-        )
+        self.reason_label = QLabel(_("Motivo do cancelamento:"))
+        no_reasons = _("A lista de motivos vem do CV CRM; nenhum motivo foi carregado.")
+        self.reason_hint = QLabel(no_reasons if not reasons else "")
         self.reason_hint.setWordWrap(True)
         form = QFormLayout()
-        form.addRow(f"Lead: <b>{lead.name}</b>", QLabel(""))
-        form.addRow("Nova situação:", self.situation)
+        form.addRow(_lead_title(lead), QLabel(""))
+        form.addRow(_("Nova situação:"), self.situation)
         form.addRow(self.reason_label, self.reason)
         form.addRow(self.reason_text)
         form.addRow(self.reason_hint)
-        self.buttons = _buttons(self, "Alterar no CV CRM")
+        self.buttons = _buttons(self, _("Alterar no CV CRM"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -117,15 +123,15 @@ class SituationDialog(QDialog):
 class NoteDialog(QDialog):
     def __init__(self, lead: Lead, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Anotação no lead")
+        self.setWindowTitle(_("Anotação no lead"))
         self.setMinimumWidth(420)
         self.text = QPlainTextEdit()
         self.text.setObjectName("noteText")
-        self.text.setPlaceholderText("Escreva a anotação que ficará no histórico do lead")
-        self.buttons = _buttons(self, "Gravar no CV CRM")
+        self.text.setPlaceholderText(_("Escreva a anotação que ficará no histórico do lead"))
+        self.buttons = _buttons(self, _("Gravar no CV CRM"))
         self.text.textChanged.connect(self._update)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Lead: <b>{lead.name}</b>"))
+        layout.addWidget(QLabel(_lead_title(lead)))
         layout.addWidget(self.text)
         layout.addWidget(self.buttons)
         self._update()
@@ -140,8 +146,8 @@ class NoteDialog(QDialog):
 
 def _message_line(m: Mapping[str, Any]) -> str:
     stamp = local_stamp(m.get("t", 0))
-    who = "Você" if m.get("from_me") else (m.get("notify_name") or "Contato")
-    text = m.get("body") or m.get("caption") or f"[{m.get('type', 'mensagem')}]"
+    who = _("Você") if m.get("from_me") else (m.get("notify_name") or _("Contato"))
+    text = m.get("body") or m.get("caption") or f"[{m.get('type') or _('mensagem')}]"
     return f"{stamp} {who}: {text}"
 
 
@@ -157,7 +163,7 @@ class ConversationDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Registrar conversa no lead")
+        self.setWindowTitle(_("Registrar conversa no lead"))
         self.setMinimumSize(480, 420)
         self._messages = list(messages)
         self.list = QListWidget()
@@ -171,20 +177,24 @@ class ConversationDialog(QDialog):
         self.last_n = QSpinBox()
         self.last_n.setRange(1, max(1, len(self._messages)))
         self.last_n.setValue(min(last_n, max(1, len(self._messages))))
-        self.last_n.setPrefix("últimas ")
-        self.last_n.setSuffix(" mensagens")
-        apply_n = QPushButton("Selecionar")
+        self.last_n.setPrefix(_("últimas "))
+        self.last_n.setSuffix(_(" mensagens"))
+        apply_n = QPushButton(_("Selecionar"))
         apply_n.clicked.connect(lambda: self.select_last(self.last_n.value()))
         self.count = QLabel()
-        self.buttons = _buttons(self, "Registrar no CV CRM")
+        self.buttons = _buttons(self, _("Registrar no CV CRM"))
         self.list.itemChanged.connect(lambda _i: self._update())
         row = QFormLayout()
         row.addRow(self.last_n, apply_n)
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
-                f"Lead: <b>{lead.name}</b> — as mensagens marcadas viram uma interação "
-                "do tipo WhatsApp no CV CRM (isso não pode ser desfeito pela API)."
+                _lead_title(lead)
+                + " — "
+                + _(
+                    "as mensagens marcadas viram uma interação do tipo WhatsApp no CV CRM "
+                    "(isso não pode ser desfeito pela API)."
+                )
             )
         )
         layout.addLayout(row)
@@ -192,7 +202,7 @@ class ConversationDialog(QDialog):
         layout.addWidget(self.count)
         layout.addWidget(self.buttons)
         if not self._messages:
-            self.count.setText("Nenhuma mensagem salva desta conversa ainda.")
+            self.count.setText(_("Nenhuma mensagem salva desta conversa ainda."))
         self.select_last(self.last_n.value())
 
     def select_last(self, n: int) -> None:
@@ -214,7 +224,7 @@ class ConversationDialog(QDialog):
     def _update(self) -> None:
         n = len(self.selected())
         if self._messages:
-            self.count.setText(f"{n} mensagem(ns) selecionada(s).")
+            self.count.setText(_("{n} mensagem(ns) selecionada(s).").format(n=n))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(n > 0)
 
 
@@ -231,30 +241,32 @@ class CreateLeadDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Criar lead no CV CRM")
+        self.setWindowTitle(_("Criar lead no CV CRM"))
         self.setMinimumWidth(420)
         self.name = QLineEdit(name)
         self.name.setObjectName("createName")
         self.phone = QLineEdit(phone)
         self.phone.setObjectName("createPhone")
         self.email = QLineEdit()
-        self.email.setPlaceholderText("opcional")
+        self.email.setPlaceholderText(_("opcional"))
         self.origin = QLineEdit(origin)
-        self.origin.setPlaceholderText("código de 2 letras do CV CRM, ex.: CH (Chat)")
+        self.origin.setPlaceholderText(_("código de 2 letras do CV CRM, ex.: CH (Chat)"))
         self.media = QLineEdit(media)
-        self.media.setPlaceholderText("mídia do CV CRM (opcional)")
+        self.media.setPlaceholderText(_("mídia do CV CRM (opcional)"))
         form = QFormLayout()
-        form.addRow("Nome:", self.name)
-        form.addRow("Telefone:", self.phone)
-        form.addRow("E-mail:", self.email)
-        form.addRow("Origem:", self.origin)
-        form.addRow("Mídia:", self.media)
-        self.buttons = _buttons(self, "Criar no CV CRM")
+        form.addRow(_("Nome:"), self.name)
+        form.addRow(_("Telefone:"), self.phone)
+        form.addRow(_("E-mail:"), self.email)
+        form.addRow(_("Origem:"), self.origin)
+        form.addRow(_("Mídia:"), self.media)
+        self.buttons = _buttons(self, _("Criar no CV CRM"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         note = QLabel(
-            "Se o CV CRM já tiver um lead com este telefone ou e-mail, ele responde "
-            "“Lead já cadastrado” e nada é alterado."
+            _(
+                "Se o CV CRM já tiver um lead com este telefone ou e-mail, ele responde "
+                "“Lead já cadastrado” e nada é alterado."
+            )
         )
         note.setWordWrap(True)
         layout.addWidget(note)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
+from ...core.i18n import _
+
 
 class CollapsibleSection(QWidget):
     """A header button (▾/▸ title) with ↑/↓ buttons, over a body widget."""
@@ -29,12 +31,12 @@ class CollapsibleSection(QWidget):
         self.header.toggled.connect(self._on_toggled)
         self.up = QToolButton()
         self.up.setText("↑")
-        self.up.setToolTip("Mover seção para cima")
+        self.up.setToolTip(_("Mover seção para cima"))
         self.up.setAutoRaise(True)
         self.up.clicked.connect(lambda: self.moveRequested.emit(self.name, -1))
         self.down = QToolButton()
         self.down.setText("↓")
-        self.down.setToolTip("Mover seção para baixo")
+        self.down.setToolTip(_("Mover seção para baixo"))
         self.down.setAutoRaise(True)
         self.down.clicked.connect(lambda: self.moveRequested.emit(self.name, 1))
         top = QHBoxLayout()
@@ -83,7 +85,7 @@ class SectionStack(QWidget):
         self._sections[section.name] = section
         self._order.append(section.name)
         self._layout.addWidget(section)
-        section.toggled.connect(lambda *_: self._emit())
+        section.toggled.connect(lambda *_args: self._emit())
         section.moveRequested.connect(self.move)
 
     def section(self, name: str) -> CollapsibleSection:

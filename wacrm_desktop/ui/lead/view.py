@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.i18n import N_, _
 from ...core.leads import Interaction, Lead
 from .sections import CollapsibleSection, SectionStack
 
@@ -35,13 +36,13 @@ NOTICE_STYLES = {
     "error": "background:#f8d7da;color:#842029;",
     "success": "background:#d1e7dd;color:#0f5132;",
 }
-SECTION_TITLES = {
-    "resumo": "Lead",
-    "acoes": "Ações",
-    "respostas": "Respostas rápidas",
-    "interacoes": "Últimas interações",
+SECTION_TITLES = {  # pt-BR sources, translated when the sections are built
+    "resumo": N_("Lead"),
+    "acoes": N_("Ações"),
+    "respostas": N_("Respostas rápidas"),
+    "interacoes": N_("Últimas interações"),
 }
-SUFFIX_TEXT = (
+SUFFIX_TEXT = N_(
     "Encontrado só pelo final do número (DDD + 8 últimos dígitos, com ou sem o nono dígito): "
     "confira se é a mesma pessoa."
 )
@@ -70,9 +71,9 @@ def _text_color(background: str) -> str:
 
 def candidate_line(lead: Lead) -> str:
     """One line per candidate: name, situação, broker, last conversion."""
-    parts = [lead.name, lead.situation_name or "sem situação"]
-    parts.append(f"corretor: {lead.broker_name or '—'}")
-    parts.append(f"última conversão: {_date(lead.last_conversion_at)}")
+    parts = [lead.name, lead.situation_name or _("sem situação")]
+    parts.append(_("corretor: {name}").format(name=lead.broker_name or "—"))
+    parts.append(_("última conversão: {date}").format(date=_date(lead.last_conversion_at)))
     return " · ".join(parts)
 
 
@@ -112,8 +113,8 @@ class LeadView(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # may carry CV CRM's text
         self.refresh_button = QToolButton()
         self.refresh_button.setObjectName("refreshButton")
-        self.refresh_button.setText("⟳ Atualizar")
-        self.refresh_button.setToolTip("Buscar de novo no CV CRM")
+        self.refresh_button.setText(_("⟳ Atualizar"))
+        self.refresh_button.setToolTip(_("Buscar de novo no CV CRM"))
         self.refresh_button.clicked.connect(self.refreshRequested)
         status_row.addWidget(self.status, 1)
         status_row.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -131,7 +132,7 @@ class LeadView(QWidget):
         self.auth_box = QWidget()
         auth_layout = QVBoxLayout(self.auth_box)
         auth_layout.setContentsMargins(0, 0, 0, 0)
-        self.settings_button = QPushButton("Abrir configurações do CV CRM")
+        self.settings_button = QPushButton(_("Abrir configurações do CV CRM"))
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.clicked.connect(self.settingsRequested)
         auth_layout.addWidget(self.settings_button)
@@ -148,7 +149,7 @@ class LeadView(QWidget):
         self.candidates.setWordWrap(True)
         self.candidates.setMaximumHeight(170)
         self.candidates.itemDoubleClicked.connect(lambda _i: self._choose(self.candidates))
-        self.choose_button = QPushButton("Usar este lead para esta conversa")
+        self.choose_button = QPushButton(_("Usar este lead para esta conversa"))
         self.choose_button.setObjectName("chooseButton")
         self.choose_button.clicked.connect(lambda: self._choose(self.candidates))
         cand_layout.addWidget(self.candidates_label)
@@ -165,12 +166,12 @@ class LeadView(QWidget):
         self.choice_label.setWordWrap(True)
         self.undo_button = QToolButton()
         self.undo_button.setObjectName("undoChoiceButton")
-        self.undo_button.setText("Desfazer escolha")
+        self.undo_button.setText(_("Desfazer escolha"))
         self.undo_button.clicked.connect(self.undoChoiceRequested)
         choice_layout.addWidget(self.choice_label, 1)
         choice_layout.addWidget(self.undo_button)
         layout.addWidget(self.choice_bar)
-        self.suffix_label = QLabel(SUFFIX_TEXT)
+        self.suffix_label = QLabel(_(SUFFIX_TEXT))
         self.suffix_label.setObjectName("suffixLabel")
         self.suffix_label.setWordWrap(True)
         self.suffix_label.setStyleSheet("background:#fff3cd;color:#664d03;padding:4px;")
@@ -186,7 +187,7 @@ class LeadView(QWidget):
         layout.addWidget(self.sections)
 
         # -- not found: create
-        self.create_button = QPushButton("Criar lead no CV CRM com os dados desta conversa")
+        self.create_button = QPushButton(_("Criar lead no CV CRM com os dados desta conversa"))
         self.create_button.setObjectName("createLeadButton")
         self.create_button.clicked.connect(self.createRequested)
         layout.addWidget(self.create_button)
@@ -198,9 +199,9 @@ class LeadView(QWidget):
         row = QHBoxLayout()
         self.search_input = QLineEdit()
         self.search_input.setObjectName("searchInput")
-        self.search_input.setPlaceholderText("nome, e-mail ou telefone")
+        self.search_input.setPlaceholderText(_("nome, e-mail ou telefone"))
         self.search_input.returnPressed.connect(self._on_search)
-        self.search_button = QPushButton("Buscar")
+        self.search_button = QPushButton(_("Buscar"))
         self.search_button.setObjectName("searchButton")
         self.search_button.clicked.connect(self._on_search)
         row.addWidget(self.search_input, 1)
@@ -212,9 +213,9 @@ class LeadView(QWidget):
         self.search_results.setObjectName("searchResults")
         self.search_results.setWordWrap(True)
         self.search_results.setMaximumHeight(150)
-        self.search_choose = QPushButton("Usar este lead para esta conversa")
+        self.search_choose = QPushButton(_("Usar este lead para esta conversa"))
         self.search_choose.clicked.connect(lambda: self._choose(self.search_results))
-        search_title = QLabel("<b>Buscar lead no CV CRM</b>")
+        search_title = QLabel("<b>" + _("Buscar lead no CV CRM") + "</b>")
         search_layout.addWidget(search_title)
         search_layout.addLayout(row)
         search_layout.addWidget(self.search_status)
@@ -246,17 +247,17 @@ class LeadView(QWidget):
         self.f_score = QLabel()
         self.f_tags = QLabel()
         for label, widget in (
-            ("Nome", self.f_name),
-            ("Situação", self.f_situation),
-            ("Corretor", self.f_broker),
-            ("Imobiliária", self.f_agency),
-            ("Gestor", self.f_manager),
-            ("Empreendimentos", self.f_development),
-            ("Origem / mídia", self.f_origin),
-            ("Cadastro", self.f_created),
-            ("Última conversão", self.f_last),
-            ("Score", self.f_score),
-            ("Tags", self.f_tags),
+            (_("Nome"), self.f_name),
+            (_("Situação"), self.f_situation),
+            (_("Corretor"), self.f_broker),
+            (_("Imobiliária"), self.f_agency),
+            (_("Gestor"), self.f_manager),
+            (_("Empreendimentos"), self.f_development),
+            (_("Origem / mídia"), self.f_origin),
+            (_("Cadastro"), self.f_created),
+            (_("Última conversão"), self.f_last),
+            (_("Score"), self.f_score),
+            (_("Tags"), self.f_tags),
         ):
             widget.setWordWrap(True)
             # CV CRM's text is shown as text: "<b>" or "&" in a name is not markup.
@@ -271,35 +272,35 @@ class LeadView(QWidget):
         self.link.setTextFormat(Qt.TextFormat.RichText)
         self.link.linkActivated.connect(self.openLinkRequested)
         form.addRow(self.link)
-        self.sections.add(CollapsibleSection("resumo", SECTION_TITLES["resumo"], body))
+        self.sections.add(CollapsibleSection("resumo", _(SECTION_TITLES["resumo"]), body))
 
     def _build_actions(self) -> None:
         body = QWidget()
         col = QVBoxLayout(body)
         col.setContentsMargins(0, 0, 0, 0)
-        self.situation_button = QPushButton("Mudar situação…")
+        self.situation_button = QPushButton(_("Mudar situação…"))
         self.situation_button.setObjectName("situationButton")
         self.situation_button.clicked.connect(self.situationRequested)
-        self.note_button = QPushButton("Adicionar anotação…")
+        self.note_button = QPushButton(_("Adicionar anotação…"))
         self.note_button.setObjectName("noteButton")
         self.note_button.clicked.connect(self.noteRequested)
-        self.conversation_button = QPushButton("Registrar conversa no lead…")
+        self.conversation_button = QPushButton(_("Registrar conversa no lead…"))
         self.conversation_button.setObjectName("conversationButton")
         self.conversation_button.clicked.connect(self.conversationRequested)
         for button in (self.situation_button, self.note_button, self.conversation_button):
             col.addWidget(button)
-        self.sections.add(CollapsibleSection("acoes", SECTION_TITLES["acoes"], body))
+        self.sections.add(CollapsibleSection("acoes", _(SECTION_TITLES["acoes"]), body))
 
     def _build_quick_replies(self) -> None:
         body = QWidget()
         self._replies_layout = QVBoxLayout(body)
         self._replies_layout.setContentsMargins(0, 0, 0, 0)
-        hint = QLabel("Clique para colocar o texto na caixa de mensagem; o envio é com você.")
+        hint = QLabel(_("Clique para colocar o texto na caixa de mensagem; o envio é com você."))
         hint.setWordWrap(True)
         hint.setStyleSheet("color:#6c757d;")
         self._replies_layout.addWidget(hint)
         self.reply_buttons: list[QPushButton] = []
-        self.sections.add(CollapsibleSection("respostas", SECTION_TITLES["respostas"], body))
+        self.sections.add(CollapsibleSection("respostas", _(SECTION_TITLES["respostas"]), body))
 
     def _build_interactions(self) -> None:
         self.interactions = QLabel()
@@ -308,7 +309,7 @@ class LeadView(QWidget):
         self.interactions.setTextFormat(Qt.TextFormat.RichText)
         self.interactions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sections.add(
-            CollapsibleSection("interacoes", SECTION_TITLES["interacoes"], self.interactions)
+            CollapsibleSection("interacoes", _(SECTION_TITLES["interacoes"]), self.interactions)
         )
 
     # ------------------------------------------------------------------ helpers
@@ -321,7 +322,7 @@ class LeadView(QWidget):
     def _on_search(self) -> None:
         text = self.search_input.text().strip()
         if text:
-            self.search_status.setText("Buscando…")
+            self.search_status.setText(_("Buscando…"))
             self.searchRequested.emit(text)
 
     @staticmethod
@@ -373,24 +374,24 @@ class LeadView(QWidget):
     def show_no_chat(self) -> None:
         self._hide_all()
         self.lead = None
-        self.chat_title.setText("<b>Nenhuma conversa aberta</b>")
-        self.status.setText("Abra uma conversa no WhatsApp para ver o lead do CV CRM.")
+        self.chat_title.setText("<b>" + html.escape(_("Nenhuma conversa aberta")) + "</b>")
+        self.status.setText(_("Abra uma conversa no WhatsApp para ver o lead do CV CRM."))
         self.refresh_button.hide()
 
     def show_chat(self, name: str | None, phone: str | None, is_group: bool) -> None:
-        title = html.escape(name or "Conversa")
+        title = html.escape(name or _("Conversa"))
         if phone:
             subtitle = "+" + phone
         elif is_group:
-            subtitle = "grupo"
+            subtitle = _("grupo")
         else:
-            subtitle = "telefone desconhecido"
+            subtitle = _("telefone desconhecido")
         self.chat_title.setText(f"<b>{title}</b><br><small>{html.escape(subtitle)}</small>")
 
     def show_loading(self) -> None:
         self._hide_all()
         self.lead = None
-        self.status.setText("Buscando lead no CV CRM…")
+        self.status.setText(_("Buscando lead no CV CRM…"))
         self.refresh_button.hide()
 
     def show_lead(
@@ -424,14 +425,15 @@ class LeadView(QWidget):
         self.f_score.setText("—" if lead.score is None else str(lead.score))
         self.f_tags.setText(", ".join(lead.tags) or "—")
         if url:
-            self.link.setText(f'<a href="{html.escape(url)}">Abrir lead #{lead.id} no CV CRM ↗</a>')
+            text = html.escape(_("Abrir lead #{id} no CV CRM ↗").format(id=lead.id))
+            self.link.setText(f'<a href="{html.escape(url)}">{text}</a>')
         else:
-            self.link.setText(f"Lead #{lead.id}")
+            self.link.setText(_("Lead #{id}").format(id=lead.id))
         self._set_visible(self.refresh_button, True)
         self._set_visible(self.suffix_label, suffix_only)
         if chosen_among:
             self.choice_label.setText(
-                f"Lead escolhido por você entre {chosen_among} com este telefone."
+                _("Lead escolhido por você entre {n} com este telefone.").format(n=chosen_among)
             )
             self._set_visible(self.choice_bar, True)
         self.set_age(age, refreshing=refreshing)
@@ -439,7 +441,7 @@ class LeadView(QWidget):
             self.set_notice("warning", "⚠ " + stale_message)
 
     def set_age(self, age: str, *, refreshing: bool = False) -> None:
-        self.status.setText(age + (" · atualizando…" if refreshing else ""))
+        self.status.setText(age + (_(" · atualizando…") if refreshing else ""))
 
     def show_candidates(
         self, leads: Sequence[Lead], *, stale_message: str | None = None, age: str = ""
@@ -454,8 +456,10 @@ class LeadView(QWidget):
         if leads:
             self.candidates.setCurrentRow(0)
         self.candidates_label.setText(
-            f"<b>{len(leads)} leads com este telefone.</b> Escolha o desta conversa "
-            "(a escolha fica lembrada e pode ser desfeita):"
+            _(
+                "<b>{n} leads com este telefone.</b> Escolha o desta conversa "
+                "(a escolha fica lembrada e pode ser desfeita):"
+            ).format(n=len(leads))
         )
         self.candidates_box.show()
         self.refresh_button.show()
@@ -476,7 +480,7 @@ class LeadView(QWidget):
         self._hide_all()
         self.lead = None
         self.status.setText(reason)
-        self.set_notice("info", "Sem telefone não há busca automática: procure o lead abaixo.")
+        self.set_notice("info", _("Sem telefone não há busca automática: procure o lead abaixo."))
         self.search_box.show()
         self._show_search_list()
         self.refresh_button.hide()
@@ -532,7 +536,7 @@ class LeadView(QWidget):
         self, items: Sequence[Interaction], *, note: str = "", loading: bool = False
     ) -> None:
         if loading:
-            self.interactions.setText("<i>carregando…</i>")
+            self.interactions.setText("<i>" + html.escape(_("carregando…")) + "</i>")
             return
         rows = []
         for item in items:
@@ -544,7 +548,7 @@ class LeadView(QWidget):
                 f"<p><b>{html.escape(item.kind_label)}</b> {_date(item.created_at)}{who}<br>"
                 f"{text.replace(chr(10), '<br>')}</p>"
             )
-        body = "".join(rows) or "<i>Nenhuma interação registrada.</i>"
+        body = "".join(rows) or "<i>" + html.escape(_("Nenhuma interação registrada.")) + "</i>"
         if note:
             body = f"<p style='color:#664d03'>⚠ {html.escape(note)}</p>" + body
         self.interactions.setText(body)
@@ -559,6 +563,6 @@ class LeadView(QWidget):
             button = QPushButton(shown)
             button.setToolTip(template)
             button.setStyleSheet("text-align:left;padding:4px;")
-            button.clicked.connect(lambda _=False, t=template: self.quickReplyChosen.emit(t))
+            button.clicked.connect(lambda _c=False, t=template: self.quickReplyChosen.emit(t))
             self._replies_layout.addWidget(button)
             self.reply_buttons.append(button)
