@@ -5,7 +5,9 @@
 # 2. `wacrm --demo` starts offscreen on a temporary data folder, quits by itself after 25 s, and
 #    its log shows the embedded SecantusDB up (the frozen --embedded-mongo re-run works), the
 #    history store online, and both demo tabs' injected bridge reporting the QR screen (the
-#    JavaScript under resources/ ships inside the build and runs).
+#    JavaScript under resources/ ships inside the build and runs), and Qt's pt-BR catalogs
+#    (qtbase_pt_BR.qm, qtwebengine_pt_BR.qm) loaded from the build's PySide6 folder;
+# 3. `WACRM_LANGUAGE=en wacrm --help` is English (resources/i18n/en.json ships).
 set -euo pipefail
 dist="${1:-dist/wacrm}"
 exe="$dist/wacrm"
@@ -13,6 +15,11 @@ exe="$dist/wacrm"
 [ -x "$exe" ] || { echo "smoke: no executable in $dist" >&2; exit 1; }
 
 "$exe" --version
+help_en="$(WACRM_LANGUAGE=en "$exe" --help)"
+if ! grep -q "opens two profiles" <<<"$help_en"; then
+  echo "smoke: --help is not in English with WACRM_LANGUAGE=en (resources/i18n missing?)" >&2
+  exit 1
+fi
 
 data="$(mktemp -d)"
 trap 'rm -rf "$data"' EXIT
@@ -35,6 +42,7 @@ expect() {
 expect "embedded MongoDB up" 1
 expect "history store online" 1
 expect "WhatsApp state: qr" 2
+expect "Qt catalogs for pt_BR: qtbase_pt_BR.qm, qtwebengine_pt_BR.qm" 1
 if grep -E "Traceback|ModuleNotFoundError|FileNotFoundError" "$log" >&2; then fail=1; fi
 if [ "$fail" -ne 0 ]; then
   echo "--- log ---" >&2

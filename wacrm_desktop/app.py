@@ -27,6 +27,7 @@ from .core.lead_text import DEFAULT_QUICK_REPLIES
 from .core.profiles import Profile, ProfileRegistry
 from .core.settings import (
     DEFAULT_WHATSAPP_URL,
+    ENV_LANGUAGE,
     Paths,
     RuntimeConfig,
     load_settings,
@@ -41,6 +42,7 @@ from .services.leads import LeadService
 from .ui.lead.controller import LeadPanelContext, PrefetchRelay
 from .ui.main_window import MainWindow
 from .ui.profile_tab import ProfileTab
+from .ui.qt_language import QtLanguage
 from .ui.settings_dialog import SettingsDialog, SettingsValues
 from .ui.tasks import TaskRunner
 from .web.profiles import create_profile
@@ -110,6 +112,7 @@ class WacrmApp:
         self.settings = self.config.settings
         # The language of the whole process, before any service or widget builds a text.
         self.language = set_language(self.settings.language)
+        self.qt_language: QtLanguage | None = None
         self.whatsapp_url = options.whatsapp_url or DEFAULT_WHATSAPP_URL
         self._simulators: list[object] = []
         self._crm_token_override: str | None = self.config.cvcrm_token_from_env
@@ -189,6 +192,7 @@ class WacrmApp:
         settings = self.settings
 
         def _load() -> tuple[SettingsValues, bool]:
+            stored_language = load_settings(self.paths.settings_file).language
             return (
                 SettingsValues(
                     cvcrm_subdomain=settings.cvcrm_subdomain,
@@ -200,6 +204,7 @@ class WacrmApp:
                     quick_replies=list(settings.lead_quick_replies or DEFAULT_QUICK_REPLIES),
                     mongodb_uri=self.secrets.mongodb_uri() or "",
                     redis_url=self.secrets.redis_url() or "",
+                    language=stored_language,
                 ),
                 bool(self.secrets.cvcrm_token(settings.cvcrm_email)),
             )
@@ -214,6 +219,7 @@ class WacrmApp:
                 save=self._save_settings,
                 token_stored=token_stored,
                 needs_subdomain=not settings.cvcrm_base_url,
+                language_override=(self.options.env.get(ENV_LANGUAGE) or "").strip() or None,
                 parent=self.window,
             ).open()
 
@@ -256,6 +262,7 @@ class WacrmApp:
             stored,
             cvcrm_subdomain=values.cvcrm_subdomain,
             cvcrm_email=values.cvcrm_email,
+            language=values.language,  # applied at the next start
             **lead_fields,
         )
         save_settings(self.paths.settings_file, stored)
@@ -279,6 +286,9 @@ class WacrmApp:
         ctx.quick_replies = list(self.settings.lead_quick_replies or DEFAULT_QUICK_REPLIES)
 
     def start(self) -> MainWindow:
+        # Qt's own texts and the default QLocale, before the first widget and web profile.
+        if self.qt_language is None:
+            self.qt_language = QtLanguage(self.language)
         if self.options.demo:
             self._start_demo_simulators()
         redis_url = self.config.redis_url or self.secrets.redis_url()
@@ -359,7 +369,10 @@ class WacrmApp:
         return ProfileTab(
             profile,
             lambda p: create_profile(
-                p.id, self.paths.profile_storage(p.id), self.paths.profile_cache(p.id)
+                p.id,
+                self.paths.profile_storage(p.id),
+                self.paths.profile_cache(p.id),
+                language=self.language,
             ),
             home_url=self.whatsapp_url,
             history=self.history,
@@ -458,3 +471,6 @@ class WacrmApp:
             if callable(stop):
                 stop()
         self._simulators.clear()
+        if self.qt_language is not None:
+            self.qt_language.remove()
+            self.qt_language = None

@@ -1,4 +1,5 @@
-"""Configurações: CV CRM credentials (token into the OS keyring), MongoDB and Redis addresses.
+"""Configurações: CV CRM credentials (token into the OS keyring), MongoDB and Redis addresses,
+the lead panel's defaults and the app's language (applied at the next start).
 
 The dialog only collects values; saving and testing are callbacks from the composition root,
 run off the UI thread.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -24,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.i18n import _
-from ..core.settings import normalize_subdomain
+from ..core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, normalize_language
+from ..core.settings import ENV_LANGUAGE, normalize_subdomain
 from .tasks import TaskRunner
 
 __all__ = ["SettingsDialog", "SettingsValues", "normalize_subdomain", "subdomain_problem"]
@@ -42,6 +44,7 @@ class SettingsValues:
     lead_media: str = ""
     lead_cache_ttl_minutes: int = 10
     quick_replies: list[str] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE  # core.i18n.LANGUAGES code; applied at the next start
 
 
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -69,8 +72,10 @@ class SettingsDialog(QDialog):
         save: Callable[[SettingsValues], None],
         token_stored: bool,
         needs_subdomain: bool = True,
+        language_override: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`language_override`: the value of WACRM_LANGUAGE when set (it beats the setting)."""
         super().__init__(parent)
         self._needs_subdomain = needs_subdomain  # False when an explicit URL is configured
         self.setWindowTitle(_("Configurações"))
@@ -140,6 +145,25 @@ class SettingsDialog(QDialog):
         form.addRow(_("MongoDB (URI):"), self.mongodb_uri)
         form.addRow(_("Redis (URL):"), self.redis_url)
 
+        # Language: names in their own language, so anyone finds theirs; applied at next start.
+        self.language = QComboBox()
+        self.language.setObjectName("language")
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        wanted = normalize_language(initial.language) or DEFAULT_LANGUAGE
+        self.language.setCurrentIndex(max(0, self.language.findData(wanted)))
+        language_note = _("O idioma muda na próxima vez que o app for aberto.")
+        if language_override:
+            language_note += " " + _(
+                "A variável de ambiente {env}={value} está definida e tem precedência."
+            ).format(env=ENV_LANGUAGE, value=language_override)
+        self.language_note = QLabel(language_note)
+        self.language_note.setObjectName("languageNote")
+        self.language_note.setWordWrap(True)
+        language_form = QFormLayout()
+        language_form.addRow(_("Idioma / Language:"), self.language)
+        language_form.addRow(self.language_note)
+
         self.test_button = QPushButton(_("Testar conexão"))
         self.test_button.clicked.connect(self._on_test)
         self.result = QLabel()
@@ -166,6 +190,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.test_button)
         layout.addWidget(self.result)
         layout.addWidget(lead_group)
+        layout.addLayout(language_form)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
@@ -181,6 +206,7 @@ class SettingsDialog(QDialog):
             lead_media=self.lead_media.text().strip(),
             lead_cache_ttl_minutes=self.lead_ttl.value(),
             quick_replies=[r for r in replies if r],
+            language=str(self.language.currentData() or DEFAULT_LANGUAGE),
         )
 
     def _on_test(self) -> None:

@@ -28,11 +28,26 @@ CHROME_USER_AGENT = (
     f"Mozilla/5.0 ({_PLATFORM_TOKEN}) AppleWebKit/537.36 "
     f"(KHTML, like Gecko) Chrome/{CHROME_MAJOR}.0.0.0 Safari/537.36"
 )
-ACCEPT_LANGUAGE = "pt-BR,pt;q=0.9,en;q=0.8"
+# WhatsApp Web picks its own language from this on first load (navigator.languages).
+ACCEPT_LANGUAGES = {
+    "pt_BR": "pt-BR,pt;q=0.9,en;q=0.8",
+    "en": "en-US,en;q=0.9,pt-BR;q=0.8,pt;q=0.7",
+}
+ACCEPT_LANGUAGE = ACCEPT_LANGUAGES["pt_BR"]
+
+
+def accept_language(language: str) -> str:
+    """The Accept-Language header for the app's language (core.i18n code); pt-BR if unknown."""
+    return ACCEPT_LANGUAGES.get(language, ACCEPT_LANGUAGE)
 
 
 def create_profile(
-    profile_id: str, storage_path: Path, cache_path: Path, parent: QObject | None = None
+    profile_id: str,
+    storage_path: Path,
+    cache_path: Path,
+    parent: QObject | None = None,
+    *,
+    language: str = "pt_BR",
 ) -> QWebEngineProfile:
     """Build the persistent profile for one salesperson (storage name = the profile's id)."""
     storage_path.mkdir(parents=True, exist_ok=True)
@@ -51,6 +66,6 @@ def create_profile(
     if profile.isOffTheRecord():  # would silently lose the WhatsApp session
         raise RuntimeError("QtWebEngine created an off-the-record profile")
     profile.setHttpUserAgent(CHROME_USER_AGENT)
-    profile.setHttpAcceptLanguage(ACCEPT_LANGUAGE)
+    profile.setHttpAcceptLanguage(accept_language(language))
     log.info("web profile ready (%s)", profile.storageName())
     return profile
