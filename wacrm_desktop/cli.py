@@ -21,11 +21,20 @@ log = logging.getLogger("wacrm.app")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # argparse's own words ("usage:", "options:", its error messages) stay in English;
+    # -h and --version get their help from here.
     parser = argparse.ArgumentParser(
         prog="wacrm",
         description=_("WhatsApp Web por vendedor, com o lead do CV CRM ao lado da conversa."),
+        add_help=False,
     )
-    parser.add_argument("--version", action="version", version=f"WACRM Desktop {__version__}")
+    parser.add_argument("-h", "--help", action="help", help=_("mostra esta ajuda e sai"))
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"WACRM Desktop {__version__}",
+        help=_("mostra a versão e sai"),
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
