@@ -25,6 +25,7 @@ byte of the erased content stays in the journal's files.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -41,7 +42,8 @@ log = logging.getLogger("wacrm.journal")
 Synchronous = Literal["NORMAL", "FULL"]
 
 _INSERT = "INSERT INTO entries(seq, kind, payload, created_at) VALUES (?, ?, ?, ?)"
-_DELETE_CHUNK = 500  # bound parameters per DELETE (old SQLite builds allow 999)
+#: Bound parameters per statement when SQLite cannot say (builds before 3.32 allow 999).
+_DEFAULT_MAX_VARIABLES = 999
 _SCHEMA = (
     # No AUTOINCREMENT (it costs a second b-tree write per append): the journal hands out
     # seqs from its own counter, which starts above every seq in the file and never goes
@@ -110,6 +112,21 @@ class Journal:
         conn.execute(f"PRAGMA wal_autocheckpoint={0 if sync_interval > 0 else 1000}")
         for statement in _SCHEMA:
             conn.execute(statement)
+        # Few statements per call: every sqlite3 step lets go of the GIL and must win it back,
+        # which takes up to the switch interval when another thread is busy (the history writer
+        # encoding a batch): 50 one-row INSERTs took 10-40 ms on the UI thread that way.
+        try:
+            max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except (AttributeError, sqlite3.Error):
+            max_variables = _DEFAULT_MAX_VARIABLES
+        self._max_variables = max(4, min(max_variables, 32_766))
+        # The writer thread's reads (`pending`) use their own connection (WAL: readers never wait
+        # for the writer and the other way round), so an append never waits for a batch read.
+        self._reader: sqlite3.Connection | None = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0
+        )
+        self._reader.execute("PRAGMA busy_timeout=10000")
+        self._read_lock = threading.Lock()
         self.synchronous: Synchronous = synchronous
         self._next_seq = self._highest_seq(conn) + 1
         self.sync_interval = sync_interval
@@ -195,22 +212,26 @@ class Journal:
         if not rows:
             return []
         now = time.time()
-        if len(rows) == 1:  # a live message alone: one autocommit INSERT is atomic already
-            seq = self._append_row(rows[0][0], rows[0][1], now)
-            return [seq]
+        per_statement = self._max_variables // 4
         with self._lock:
             conn = self._require_open()
             seqs = self._take_seqs(len(rows))
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    _INSERT,
-                    [(seq, kind, data, now) for seq, (kind, data) in zip(seqs, rows, strict=True)],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            values: list[Any] = []
+            for seq, (kind, data) in zip(seqs, rows, strict=True):
+                values += (seq, kind, data, now)
+            if len(rows) <= per_statement:
+                # One multi-row INSERT: atomic on its own, and one step (see __init__).
+                conn.execute(_insert_rows(len(rows)), values)
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for lo in range(0, len(rows), per_statement):
+                        chunk = values[lo * 4 : (lo + per_statement) * 4]
+                        conn.execute(_insert_rows(len(chunk) // 4), chunk)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
         self._dirty.set()
         return list(seqs)
 
@@ -223,10 +244,10 @@ class Journal:
             conn = self._require_open()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                # `seq IN (…)` in chunks: a third of the time of one DELETE per seq, and the
-                # lock (which the bridge's appends wait for) is held that much shorter.
-                for lo in range(0, len(values), _DELETE_CHUNK):
-                    chunk = values[lo : lo + _DELETE_CHUNK]
+                # `seq IN (…)`: a third of the time of one DELETE per seq, and few steps (see
+                # __init__), so the lock the bridge's appends wait for is held that much shorter.
+                for lo in range(0, len(values), self._max_variables):
+                    chunk = values[lo : lo + self._max_variables]
                     marks = ",".join("?" * len(chunk))
                     conn.execute(f"DELETE FROM entries WHERE seq IN ({marks})", chunk)  # noqa: S608
                 conn.execute("COMMIT")
@@ -327,9 +348,12 @@ class Journal:
         that many payload characters (at least one), so a batch of long texts stays small."""
         if limit <= 0:
             return []
-        with self._lock:
-            conn = self._require_open()
-            cursor = conn.execute(
+        with self._read_lock:
+            self._require_open()
+            reader = self._reader
+            if reader is None:
+                raise JournalClosedError(f"journal {self.path} is closed")
+            cursor = reader.execute(
                 "SELECT seq, kind, payload FROM entries ORDER BY seq LIMIT ?", (limit,)
             )
             if max_chars is None:
@@ -375,6 +399,10 @@ class Journal:
             self._syncer.join(timeout=5)
         with self._lock:
             conn, self._conn = self._conn, None
+        with self._read_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         if conn is None:
             return
         try:
@@ -406,6 +434,12 @@ def _encode(payload: dict[str, Any]) -> str:
     if not isinstance(payload, dict):
         raise TypeError(f"journal payload must be a dict, not {type(payload).__name__}")
     return _ENCODER.encode(payload)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_rows(n: int) -> str:
+    """INSERT of `n` entries in one statement."""
+    return _INSERT.replace("(?, ?, ?, ?)", ",".join(["(?,?,?,?)"] * n))
 
 
 def seqs_of(entries: Sequence[JournalEntry]) -> list[int]:
