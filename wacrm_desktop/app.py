@@ -5,11 +5,12 @@ Nothing else constructs an adapter; every other module receives what it needs.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ DEMO_PROFILES = ("Ana", "Bruno")
 HISTORY_RETENTION_KEY = "history_retention_days"  # settings.json; 0 = keep forever
 DEMO_CRM_EMAIL = "demo@wacrm.local"
 DEMO_CRM_TOKEN = "demo-token"  # the simulator's own credential, not a secret
+DEMO_PORT_FILE = "demo-simulator.json"  # the demo's WhatsApp origin, kept between runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +130,7 @@ class WacrmApp:
         from .simulators.cvcrm import CvCrmSimulator
         from .simulators.whatsapp import WhatsAppSimulator
 
-        wa = WhatsAppSimulator()
-        wa.start()
+        wa = self._start_whatsapp_simulator(WhatsAppSimulator)
         crm = CvCrmSimulator(email=DEMO_CRM_EMAIL, token=DEMO_CRM_TOKEN)
         crm.start()
         self._simulators += [wa, crm]
@@ -138,6 +139,33 @@ class WacrmApp:
         self.settings = replace(self.settings, cvcrm_base_url=crm.url, cvcrm_email=DEMO_CRM_EMAIL)
         self._crm_token_override = DEMO_CRM_TOKEN
         log.info("demo: WhatsApp simulator at %s, CV CRM simulator at %s", wa.url, crm.url)
+
+    def _start_whatsapp_simulator(self, factory: Callable[[int], Any]) -> Any:
+        """The demo's WhatsApp simulator on the same port as last time when it is free.
+
+        The port is part of the page's origin, and the browser keeps the WhatsApp session per
+        origin: a new port each run would mean a new QR each run ("scan once" must hold in the
+        demo too). A taken port falls back to a free one (that run shows the QR again).
+        """
+        port_file = self.paths.data_dir / DEMO_PORT_FILE
+        try:
+            saved = int(json.loads(port_file.read_text(encoding="utf-8"))["whatsapp_port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            saved = 0
+        sim = None
+        if 1024 <= saved <= 65535:
+            try:
+                sim = factory(saved).start()
+            except OSError as exc:
+                log.info("demo: port %d is taken (%s); the demo shows a new QR", saved, exc)
+        if sim is None:
+            sim = factory(0).start()
+        if sim.port != saved:
+            try:
+                port_file.write_text(json.dumps({"whatsapp_port": sim.port}), encoding="utf-8")
+            except OSError as exc:
+                log.warning("demo: could not remember the simulator's port: %s", exc)
+        return sim
 
     def _mongodb_uri(self) -> str:
         uri = self.config.mongodb_uri or self.secrets.mongodb_uri()
@@ -451,6 +479,13 @@ class WacrmApp:
         )
 
     # -- teardown -------------------------------------------------------------------------------
+    def _stop_simulators(self) -> None:
+        for sim in self._simulators:
+            stop = getattr(sim, "stop", None)
+            if callable(stop):
+                stop()
+        self._simulators.clear()
+
     def shutdown(self) -> None:
         """Idempotent: tabs (pages before profiles), then the writer drains, then servers."""
         if self.window is not None:
@@ -466,11 +501,7 @@ class WacrmApp:
             self.history = None
         if self.embedded is not None:
             self.embedded.stop()
-        for sim in self._simulators:
-            stop = getattr(sim, "stop", None)
-            if callable(stop):
-                stop()
-        self._simulators.clear()
+        self._stop_simulators()
         if self.qt_language is not None:
             self.qt_language.remove()
             self.qt_language = None
