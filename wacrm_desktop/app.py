@@ -309,6 +309,7 @@ class WacrmApp:
         if ctx is None:
             return
         ctx.leads.ttl_seconds = self.settings.lead_cache_ttl_seconds
+        ctx.leads.crm_settings_changed()  # new address/e-mail/token: prefetch may try at once
         ctx.lead_origin = self.settings.cvcrm_lead_origin
         ctx.lead_media = self.settings.cvcrm_lead_media
         ctx.quick_replies = list(self.settings.lead_quick_replies or DEFAULT_QUICK_REPLIES)

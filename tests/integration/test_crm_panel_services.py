@@ -26,6 +26,7 @@ from wacrm_desktop.adapters.cvcrm import (
 from wacrm_desktop.adapters.state_store import JsonStateStore
 from wacrm_desktop.core.leads import Lead, Situation
 from wacrm_desktop.services.crm_actions import LeadActions
+from wacrm_desktop.services.crm_backoff import CrmBackoff
 from wacrm_desktop.services.crm_catalog import CANCELLED_COLOR, START_COLOR, CrmCatalog
 from wacrm_desktop.services.crm_choices import DEFAULT_SECTIONS, LeadChoices, PanelLayout
 from wacrm_desktop.services.crm_prefetch import LeadPrefetcher
@@ -489,15 +490,15 @@ def test_prefetch_is_paced_and_skips_fresh_cards(
         prefetcher.stop()
     assert seen == ["551190010002", "5521990010003", "5511990010005"]
     assert prefetcher.stats.skipped_fresh == 1 and prefetcher.stats.fetched == 3
-    assert clock.sleeps[:2] == [0.4, 0.4]  # one interval after each CV CRM call
+    assert clock.sleeps[:2] == pytest.approx([0.4, 0.4])  # one interval after each CV CRM call
     assert all(leads.is_fresh(p) for p in seen)
 
 
-def test_prefetch_waits_for_interactive_hold_and_stops_on_auth(
+def test_prefetch_waits_for_interactive_hold_and_backs_off_on_auth(
     cache: MemoryCache, sim: CvCrmSimulator, clock: FakeClock
 ) -> None:
     bad = CvCrmClient(sim.url, EMAIL, "wrong", min_interval=0)
-    service = LeadService(lambda: bad, cache, clock=clock)
+    service = LeadService(lambda: bad, cache, clock=clock, backoff=CrmBackoff(clock=clock))
     finished = threading.Event()
     prefetcher = LeadPrefetcher(
         service, interval=0.1, on_result=lambda _r: finished.set(), clock=clock, sleep=clock.sleep
@@ -507,33 +508,29 @@ def test_prefetch_waits_for_interactive_hold_and_stops_on_auth(
     prefetcher.start()
     try:
         assert finished.wait(5)
-        prefetcher.stop()
     finally:
         prefetcher.stop()
     assert clock.sleeps[0] == pytest.approx(2.0)  # held first
-    assert prefetcher.stats.fetched == 1 and prefetcher.pending == 0  # auth error: stopped
+    assert clock.sleeps[1] == pytest.approx(5.0)  # credentials refused: backoff, not the pace
+    assert service.backoff.kind == "credentials"
 
 
 def test_prefetch_backs_off_when_crm_unavailable(
-    leads: LeadService, sim: CvCrmSimulator, clock: FakeClock
+    cache: MemoryCache, client: CvCrmClient, sim: CvCrmSimulator, clock: FakeClock
 ) -> None:
-    finished = threading.Event()
-    prefetcher = LeadPrefetcher(
-        leads,
-        interval=0.1,
-        unavailable_backoff=30,
-        on_result=lambda _r: finished.set(),
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    service = LeadService(lambda: client, cache, clock=clock, backoff=CrmBackoff(clock=clock))
+    prefetcher = LeadPrefetcher(service, interval=0.1, clock=clock, sleep=clock.sleep)
     sim.set_offline(True)
-    prefetcher.request(["+" + MARIANA])
+    prefetcher.request(["+" + MARIANA, "+5511990010005", "+5521990010003"])
     prefetcher.start()
     try:
-        assert finished.wait(5)
+        for _ in range(500):
+            if len(clock.sleeps) >= 2:
+                break
+            threading.Event().wait(0.01)
     finally:
         prefetcher.stop()
-    assert 30 in clock.sleeps
+    assert clock.sleeps[:2] == pytest.approx([5.0, 10.0])  # doubling, never the 0.1 s pace
 
 
 # --------------------------------------------------------------------------- choices & layout

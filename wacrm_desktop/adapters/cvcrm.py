@@ -8,7 +8,13 @@ Design points:
   sent only as a header, never logged, never put in an exception or repr, and scrubbed from
   any text the server echoes back.
 * Calls are serialised by a lock and spaced `min_interval` apart (no official rate limit is
-  known; notes §8), with exponential backoff on 429/5xx that honours `Retry-After`.
+  known; notes §8), with exponential backoff on 429/5xx that honours `Retry-After`. A refused
+  connection, a DNS failure or a timeout is not retried here (the lock is held while
+  waiting, so every other lookup would wait too): it raises at once, and callers that run
+  in the background pace themselves (services/crm_backoff.py).
+* Trouble that lasts (unreachable, 5xx, credentials refused, answers that are no API) is
+  logged once per change of state at WARNING, then at DEBUG with a summary every 30 min,
+  and the first answer after it at INFO; not one WARNING per call.
 * Redirects are not followed: `requests` would re-send our custom `token` header to whatever
   host the redirect names (it only strips `Authorization`).
 * Failures surface as the typed `CrmError` subclasses from `core.leads`, re-exported here,
@@ -92,6 +98,14 @@ WHATSAPP_INTERACTION = "W"
 NOTE_INTERACTION = "A"
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# How a lasting failure reads in the log (see `_trouble`).
+_TROUBLE_TEXT = {
+    "unreachable": "unreachable",
+    "unavailable": "unavailable (HTTP 5xx/429)",
+    "credentials": "refused the credentials",
+    "unexpected": "answers with something that is not its API",
+}
+TROUBLE_SUMMARY_INTERVAL = 1800.0
 _MAX_SERVER_TEXT = 300
 # Invisible characters a copy from a web page or a file may bring along with the token.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -312,6 +326,12 @@ class CvCrmClient:
         self._session = session if session is not None else requests.Session()
         self._lock = threading.Lock()
         self._last_call_end: float | None = None
+        # Lasting trouble, for the log (guarded by `_lock`, like every call).
+        self._trouble_kind: str | None = None
+        self._trouble_since = 0.0
+        self._trouble_count = 0
+        self._trouble_summary_at = 0.0
+        self._refused_routes: set[str] = set()
         self.lead_url_template = lead_url_template or DEFAULT_LEAD_URL_TEMPLATE
 
     # ------------------------------------------------------------------ setup
@@ -848,7 +868,9 @@ class CvCrmClient:
                         allow_redirects=False,
                     )
                 except requests.Timeout as exc:
-                    log.warning("%s %s %s: timeout after %.1f s", method, path, what, self.timeout)
+                    self._trouble(
+                        "unreachable", f"{method} {path} {what}: timeout after {self.timeout:.1f} s"
+                    )
                     sent = not isinstance(exc, requests.ConnectTimeout)
                     raise CrmUnavailable(
                         _(_MSG_WRITE_UNKNOWN) if method == "POST" and sent else None,
@@ -858,7 +880,7 @@ class CvCrmClient:
                     # The exception text holds the URL with its query (a phone fragment):
                     # log the class only and drop the chain. A POST cut off after it left
                     # may have been applied: say so.
-                    log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
+                    self._trouble("unreachable", f"{method} {path} {what}: {type(exc).__name__}")
                     raise CrmUnavailable(
                         _(_MSG_WRITE_UNKNOWN)
                         if method == "POST" and not _never_sent(exc)
@@ -869,7 +891,7 @@ class CvCrmClient:
                         detail=f"{method} {path}: {type(exc).__name__}",
                     ) from None
                 except requests.RequestException as exc:
-                    log.warning("%s %s %s: %s", method, path, what, type(exc).__name__)
+                    self._trouble("unreachable", f"{method} {path} {what}: {type(exc).__name__}")
                     raise CrmUnavailable(detail=f"{method} {path}: {type(exc).__name__}") from None
                 finally:
                     self._last_call_end = self._clock()
@@ -881,12 +903,9 @@ class CvCrmClient:
                     response.close()
                     delay = self._retry_delay(attempt, retry_after)
                     if delay is None:
-                        log.warning(
-                            "%s %s: HTTP %s, giving up after %d retries",
-                            method,
-                            path,
-                            status,
-                            attempt,
+                        self._trouble(
+                            "unavailable",
+                            f"{method} {path}: HTTP {status}, giving up after {attempt} retries",
                         )
                         raise CrmUnavailable(
                             self._unavailable_message(status, retry_after),
@@ -895,7 +914,8 @@ class CvCrmClient:
                             retry_after=retry_after,
                         )
                     attempt += 1
-                    log.warning(
+                    log.log(
+                        logging.DEBUG if self._trouble_kind == "unavailable" else logging.WARNING,
                         "%s %s: HTTP %s, retry %d/%d in %.1f s",
                         method,
                         path,
@@ -906,7 +926,60 @@ class CvCrmClient:
                     )
                     self._sleep(delay)
                     continue
-                return self._handle(method, path, response)
+                try:
+                    result = self._handle(method, path, response)
+                except (CrmAuthError, CrmUnavailable, CrmBadResponse):
+                    raise  # reported as trouble where raised
+                except CrmError:
+                    self._answered()  # a refusal is an answer: CV CRM works
+                    raise
+                self._answered()
+                return result
+
+    def _trouble(self, kind: str, text: str) -> None:
+        """Log a failed call: WARNING when the trouble starts or changes kind, then DEBUG,
+        with an INFO summary every `TROUBLE_SUMMARY_INTERVAL` while it lasts. Under `_lock`."""
+        now = self._clock()
+        if kind != self._trouble_kind:
+            self._trouble_kind, self._trouble_since = kind, now
+            self._trouble_count, self._trouble_summary_at = 1, now
+            log.warning(
+                "CV CRM %s: %s (repeats are logged at DEBUG until this changes)",
+                _TROUBLE_TEXT[kind],
+                text,
+            )
+            return
+        self._trouble_count += 1
+        if now - self._trouble_summary_at >= TROUBLE_SUMMARY_INTERVAL:
+            self._trouble_summary_at = now
+            log.info(
+                "CV CRM still %s: %d failed calls in %.0f min (last: %s)",
+                _TROUBLE_TEXT[kind],
+                self._trouble_count,
+                (now - self._trouble_since) / 60,
+                text,
+            )
+        else:
+            log.debug("CV CRM still %s: %s", _TROUBLE_TEXT[kind], text)
+
+    def _route_refused(self, where: str, why: str) -> None:
+        """A 405 lasts as long as the token: WARNING the first time per route, then DEBUG."""
+        level = logging.DEBUG if where in self._refused_routes else logging.WARNING
+        self._refused_routes.add(where)
+        log.log(level, "%s (%s)", where, why)
+
+    def _answered(self) -> None:
+        """CV CRM gave a usable answer: end the trouble state (one INFO line). Under `_lock`."""
+        if self._trouble_kind is None:
+            return
+        log.info(
+            "CV CRM answering again after %d failed call(s) in %.0f s (%s)",
+            self._trouble_count,
+            self._clock() - self._trouble_since,
+            _TROUBLE_TEXT[self._trouble_kind],
+        )
+        self._trouble_kind = None
+        self._trouble_count = 0
 
     @staticmethod
     def _retryable(method: str, status: int) -> bool:
@@ -948,10 +1021,10 @@ class CvCrmClient:
         rejection carrying CV CRM's `mensagem`."""
         codigo = _int_or_none(payload.get("codigo"))
         if codigo in (401, 403):
-            log.warning("%s sucesso:false codigo=%s (credentials refused)", where, codigo)
+            self._trouble("credentials", f"{where}, sucesso:false codigo={codigo}")
             return CrmAuthError(status=codigo, detail=f"{where}: sucesso:false codigo={codigo}")
         if codigo == 405:
-            log.warning("%s sucesso:false codigo=405 (route not allowed)", where)
+            self._route_refused(where, "sucesso:false codigo=405, route not allowed")
             return CrmRouteNotAllowed(status=codigo, detail=f"{where}: sucesso:false")
         return self._rejected(payload, status=status)
 
@@ -984,7 +1057,7 @@ class CvCrmClient:
                 payload = _json_body(response)
             except ValueError:
                 content_type = response.headers.get("Content-Type", "?")
-                log.warning("%s with non-JSON body (%s)", where, content_type)
+                self._trouble("unexpected", f"{where} with non-JSON body ({content_type})")
                 page = response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
                 raise CrmBadResponse(
                     _(
@@ -1002,7 +1075,7 @@ class CvCrmClient:
         if 300 <= status < 400:
             # Not followed on purpose (token header); usually http→https or a wrong subdomain.
             target = urlsplit(response.headers.get("Location", "")).hostname or "?"
-            log.warning("%s redirect to host %s not followed", where, target)
+            self._trouble("unexpected", f"{where} redirect to host {target} not followed")
             raise CrmBadResponse(
                 _(
                     "O endereço do CV CRM redireciona para outro lugar; confira o endereço "
@@ -1015,17 +1088,17 @@ class CvCrmClient:
         if status in (401, 403):
             # [UNCERTAIN] notes §8: the 401 body shape was never observed; only `mensagem`
             # is read, and only for the log. 403 is also what CVDW answers when not enabled.
-            log.warning("%s (credentials refused): %s", where, self._loggable(mensagem))
+            self._trouble("credentials", f"{where}: {self._loggable(mensagem) or '-'}")
             raise CrmAuthError(status=status, detail=f"{where}: {self._loggable(mensagem) or ''}")
         if status == 405:
             # notes §1/§8: route absent, or the token's interface does not cover it. Never retried.
-            log.warning("%s (route not allowed for this token)", where)
+            self._route_refused(where, "route not allowed for this token")
             raise CrmRouteNotAllowed(status=status, detail=where)
         if 400 <= status < 500:
             # 400 = validation (e.g. email_telefone_vazio). 422 was never observed (notes §8),
             # so every other 4xx is treated the same way: rejected, never retried.
             raise self._rejected({"mensagem": mensagem, "codigo": codigo}, status=status)
-        log.warning("%s unexpected", where)
+        self._trouble("unavailable", f"{where} unexpected")
         if method == "POST" and status >= 500:
             raise CrmUnavailable(
                 _(

@@ -15,6 +15,11 @@ fresh for `ttl_seconds` but kept much longer (`stale_ttl_seconds`), and the last
 per phone is also kept in memory, so an unreachable CRM still shows the last known card,
 flagged stale (stale-while-revalidate). "Not found" is cached briefly, since a lead may be
 created at any moment.
+
+Outages: every CV CRM call a lookup makes reports its outcome to `backoff`
+(`services.crm_backoff`): background prefetch waits while it says so, lookups asked for by
+the user never wait (and their success ends the pause). A different client from the factory
+(the settings changed) or `crm_settings_changed()` ends the pause too.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from wacrm_desktop.core.leads import (
 )
 from wacrm_desktop.core.phones import mask, normalize, search_fragment
 from wacrm_desktop.core.ports import Cache
+from wacrm_desktop.services.crm_backoff import CrmBackoff
 
 __all__ = ["CrmLeadSearch", "LeadLookup", "LeadService", "LookupStatus"]
 
@@ -161,6 +167,7 @@ class LeadService:
         search_limit: int = 50,
         memory_size: int = 500,
         clock: Callable[[], float] = time.time,
+        backoff: CrmBackoff | None = None,
     ) -> None:
         self._client_factory = client_factory
         self._cache = cache
@@ -176,6 +183,8 @@ class LeadService:
         # Striped locks: two lookups of the same phone make one CRM call, different phones
         # rarely wait for each other, and the number of locks stays bounded.
         self._stripes = tuple(threading.Lock() for _stripe in range(_STRIPES))
+        self.backoff = backoff if backoff is not None else CrmBackoff()
+        self._client_seen: object | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -255,6 +264,10 @@ class LeadService:
             leads = tuple(sorted(leads, key=_conversion_order, reverse=True))
             self._remember(key, _Entry(leads, self._clock()))
 
+    def crm_settings_changed(self) -> None:
+        """CV CRM address, e-mail or token changed: background look-ups may try at once."""
+        self.backoff.reset()
+
     def invalidate(self, phone_digits: str) -> None:
         """Forget what is known about a phone (after a write to its lead, for instance)."""
         digits = normalize(phone_digits)
@@ -279,32 +292,48 @@ class LeadService:
             log.debug("lead lookup %s: cache hit", mask(digits))
             return self._result(known, digits, email, from_cache=True)
 
+        backoff = self.backoff
         try:
             client = self._client_factory()
         except CrmNotConfigured as exc:
+            backoff.failed("not configured")
             return LeadLookup("not_configured", message=exc.message, phone=digits)
         except Exception:
             log.exception("building the CV CRM client failed")
+            backoff.failed("error")
             return LeadLookup("error", message=_(MSG_UNEXPECTED), phone=digits)
         if client is None:
+            backoff.failed("not configured")
             return LeadLookup(
                 "not_configured", message=_(CrmNotConfigured.default_message), phone=digits
             )
+        if client is not self._client_seen:
+            if self._client_seen is not None:  # new settings: the old failures say nothing
+                backoff.reset()
+            self._client_seen = client
 
         try:
             rows = client.search_leads(telefone=search_fragment(digits), limit=self.search_limit)
         except (CrmAuthError, CrmRouteNotAllowed) as exc:
+            backoff.failed("credentials")
             return LeadLookup("auth_error", message=exc.message, phone=digits)
         except CrmNotConfigured as exc:
+            backoff.failed("not configured")
             return LeadLookup("not_configured", message=exc.message, phone=digits)
-        except (CrmUnavailable, CrmBadResponse) as exc:
-            status: LookupStatus = "unavailable" if isinstance(exc, CrmUnavailable) else "error"
-            return self._fallback(known, digits, email, status, exc.message)
+        except CrmUnavailable as exc:
+            backoff.failed("unavailable" if exc.status else "unreachable", exc.retry_after)
+            return self._fallback(known, digits, email, "unavailable", exc.message)
+        except CrmBadResponse as exc:
+            backoff.failed("unexpected answers")
+            return self._fallback(known, digits, email, "error", exc.message)
         except CrmError as exc:
+            backoff.failed("refused")
             return LeadLookup("error", message=exc.message, phone=digits)
         except Exception:
             log.exception("lead lookup %s failed unexpectedly", mask(digits))
+            backoff.failed("error")
             return self._fallback(known, digits, email, "error", _(MSG_UNEXPECTED))
+        backoff.succeeded()
 
         entry = _Entry(self._candidates(rows, digits), now)
         self._remember(key, entry)
@@ -381,7 +410,8 @@ class LeadService:
         """
         if known is not None and known.leads:
             when = time.strftime("%d/%m %H:%M", time.localtime(known.fetched_at))
-            log.info("lead lookup %s: CRM failed, serving the card from %s", mask(digits), when)
+            # DEBUG: the outage itself is logged once by the client and by the backoff.
+            log.debug("lead lookup %s: CRM failed, serving the card from %s", mask(digits), when)
             return self._result(
                 known,
                 digits,
