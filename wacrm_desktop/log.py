@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import sys
 from pathlib import Path
 
-# Runs of 8-15 digits (optionally after '+', inside a WhatsApp id or a message id), but not
-# digits glued to letters, '-' or ':' — those are UUIDs, hashes and Chromium's pid:timestamp.
-_PHONE_RUN = re.compile(r"(?<![0-9A-Za-z:\-])\+?([0-9]{8,15})(?![0-9A-Za-z:\-])")
+from wacrm_desktop.core.phones import redact_phones
 
-
-def redact_phones(text: str) -> str:
-    """Keep the first 4 and last 2 digits of each long digit run: enough to tell chats apart."""
-
-    def _mask(match: re.Match[str]) -> str:
-        digits = match.group(1)
-        return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
-
-    return _PHONE_RUN.sub(_mask, text)
+__all__ = ["PhoneRedactingFilter", "redact_phones", "setup_logging"]
 
 
 class PhoneRedactingFilter(logging.Filter):
-    """Rewrites the formatted message so no handler ever sees a full phone number."""
+    """Rewrites the formatted message — and the traceback and stack text, which a formatter
+    would add unfiltered — so no handler ever sees more than the last 4 digits of a phone
+    (policy: `core.phones`, "logs")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -39,6 +30,12 @@ class PhoneRedactingFilter(logging.Filter):
         if redacted != message or record.args:
             record.msg = redacted
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_phones(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_phones(record.stack_info)
         return True
 
 

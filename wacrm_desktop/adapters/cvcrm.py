@@ -52,7 +52,7 @@ from wacrm_desktop.core.leads import (
     CrmRouteNotAllowed,
     CrmUnavailable,
 )
-from wacrm_desktop.core.phones import mask
+from wacrm_desktop.core.phones import mask, redact_phones
 
 __all__ = [
     "CANCEL_REASONS_PATHS",
@@ -111,9 +111,6 @@ _MAX_SERVER_TEXT = 300
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "nenhum")
-# A phone spelled out in server text ("(11) 99001-0001", "+55 11 99001 0001"): at least 8
-# digits with the usual separators. Masked before CV CRM's text reaches a log line.
-_SPELLED_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().\-/]{6,}\d")
 
 # A write that got no clear answer (timeout, connection cut) may still have been applied.
 _MSG_WRITE_UNKNOWN = N_(
@@ -789,16 +786,10 @@ class CvCrmClient:
 
     @staticmethod
     def _loggable(text: str | None) -> str | None:
-        """Server text for a log line: spelled-out phone numbers masked (the user-facing
-        message keeps them). Already scrubbed of the token by `_scrub`."""
-        if not text:
-            return text
-
-        def _hide(match: re.Match[str]) -> str:
-            digits = sum(ch.isdigit() for ch in match.group(0))
-            return mask(match.group(0)) if digits >= 8 else match.group(0)
-
-        return _SPELLED_PHONE_RE.sub(_hide, text)
+        """Server text for a log line: spelled-out phone numbers masked like every phone in
+        a log (`core.phones.redact_phones`; the user-facing message keeps them). Already
+        scrubbed of the token by `_scrub`."""
+        return redact_phones(text) if text else text
 
     @staticmethod
     def _describe(params: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "ninth_digit_variants",
     "normalize",
     "phones_in",
+    "redact_phones",
     "same_person",
     "search_fragment",
 ]
@@ -334,28 +335,101 @@ def same_person(a: str | None, b: str | None) -> bool:
     return any(_same_line(x, y) for x in phones_in(a) for y in phones_in(b))
 
 
-def _mask_digits(digits: str) -> str:
-    """Keep at most 5 leading digits (country + DDD + 1) and 4 trailing ones; star the rest.
+# ---------------------------------------------------------------------------- logs
+#
+# One policy for every log line (LGPD): of a phone number, or of any piece of one (the
+# 8-digit CV CRM search fragment), at most the LAST 4 digits are visible; country code, DDD
+# and length-revealing prefixes are starred too. Since every form shows only trailing
+# digits, and every fragment the app logs is a suffix of the number, no combination of log
+# lines reveals more than those 4 digits. `mask` is for values the code knows are phones or
+# WhatsApp ids (@lid ids included: WhatsApp links them to a phone); `redact_phones` is the
+# safety net the log handlers apply to every formatted line.
 
-    At least 4 digits stay hidden (all but one of a tiny string), so shorter numbers reveal
-    less: "5511990010001" -> "55119****0001", "551190010002" -> "5511****0002".
+
+def _mask_digits(digits: str) -> str:
+    """'*********0001': the last 4 digits at most, and at least 4 digits hidden.
+
+    "5511990010001" -> "*********0001", "90010002" -> "****0002", "123456" -> "****56".
     """
     n = len(digits)
-    tail = min(4, n // 3)
-    head = max(0, min(5, n - tail - 4))
-    return digits[:head] + "*" * (n - head - tail) + digits[n - tail :]
+    tail = min(4, max(0, n - 4))
+    return "*" * (n - tail) + digits[n - tail :]
 
 
 def mask(phone_or_wid: str | None) -> str:
-    """Loggable form of a phone or WhatsApp id: "55119****0001", "55119****0001@c.us".
+    """Loggable form of a phone or WhatsApp id: "*********0001", "*********0001@c.us".
 
-    Never returns the full number; "@lid" and group ids are masked the same way. Text without
-    digits becomes "***" (it might be a name), and None/"" become "-".
+    Never more than the last 4 digits; "@lid" and group ids are masked the same way, a
+    multi-device suffix (":12@s.whatsapp.net") is kept. Text without digits becomes "***"
+    (it might be a name), and None/"" become "-".
     """
     if not phone_or_wid:
         return "-"
     user, at, server = phone_or_wid.partition("@")
+    main, colon, device = user.partition(":")
+    suffix = at + server if at else ""
+    if at and colon and device.isdigit():
+        user, suffix = main, colon + device + suffix
     digits = "".join(_DIGITS_RE.findall(user))
     if not digits:
-        return "***" + (at + server if at else "")
-    return _mask_digits(digits) + (at + server if at else "")
+        return "***" + suffix
+    return _mask_digits(digits) + suffix
+
+
+# What a phone-like run of digits looks like in a log line, and what only looks like one.
+# Tried at each position in this order; `keep` and non-phone `dotted` tokens are copied
+# unchanged, so their digits are never read as a phone:
+#   keep   — a UUID; an ISO date/time ("2026-12-04 08:48:36,123", "…T08:48:36.123Z"); a
+#            dd-mm-yyyy date; digits joined by ":" (clock, Chromium's pid:tid, host:port) —
+#            except a WhatsApp id's device suffix ("5511…:12@s.whatsapp.net");
+#   dotted — versions ("2.3000.1030123496"), decimals, IP addresses; masked only when the
+#            whole token is a phone written with dots ("99001.0001", "11.99001.0001");
+#   phone  — 8 to 15 digits in groups joined by one space or dash, with an optional "+"
+#            and "(DDD)": "5511990010001", "+55 (11) 99001-0001", "99001-0001", the user
+#            part of "…@c.us"/"…@lid", the "90010001" of "telefone=90010001". Not glued to
+#            letters or digits (hex ids, UUID parts), nor the tail of a dotted version.
+#            More than 15 digits: an id (a group's "120363…@g.us") when it is one run; when
+#            it is several groups (two numbers, "<phone>-<time>@g.us") all but the last 4
+#            digits are starred.
+# Known cost: a Unix timestamp written as bare digits ("t=1733302116") is masked too; it
+# cannot be told from a phone. Log times formatted.
+_REDACT_RE = re.compile(
+    r"""
+    (?P<keep>
+        (?<![0-9A-Za-z])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])
+      | (?<![0-9])\d{4}-\d{2}-\d{2}(?:[T\ ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?![0-9])
+      | (?<![0-9])\d{2}-\d{2}-\d{4}(?![0-9])
+      | (?<![0-9])\d+(?::\d+)+(?![0-9@])
+    )
+  | (?P<dotted>(?<![0-9.])\d+(?:\.\d+)+)
+  | (?P<phone>
+        (?<![0-9A-Za-z+])(?<![0-9]\.)
+        (?:\+\ ?)?
+        (?:\(\ ?\d{1,4}\ ?\)\ ?-?\ ?)?
+        \d++
+        (?:[\ \-]\d++|\ ?\(\ ?\d{1,4}\ ?\)\ ?\d++)*
+        (?![0-9A-Za-z])(?!\.\d)
+    )
+    """,
+    re.VERBOSE,
+)
+_DOTTED_PHONE_RE = re.compile(r"(?:\d{2,3}\.)?\d{4,5}\.\d{4}")
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if match.group("keep") is not None:
+        return text
+    if match.group("dotted") is not None:
+        return _mask_digits(text.replace(".", "")) if _DOTTED_PHONE_RE.fullmatch(text) else text
+    digits = "".join(_DIGITS_RE.findall(text))
+    if len(digits) < 8 or (len(digits) > 15 and digits == text):
+        return text
+    return ("+" if text.startswith("+") else "") + _mask_digits(digits)
+
+
+def redact_phones(text: str) -> str:
+    """`text` with every phone-like digit run masked to its last 4 digits (see above)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _REDACT_RE.sub(_redact_match, text)
