@@ -220,7 +220,8 @@ class WacrmApp:
         settings = self.settings
 
         def _load() -> tuple[SettingsValues, bool]:
-            stored_language = load_settings(self.paths.settings_file).language
+            stored = load_settings(self.paths.settings_file)
+            stored_language = stored.language
             return (
                 SettingsValues(
                     cvcrm_subdomain=settings.cvcrm_subdomain,
@@ -233,6 +234,7 @@ class WacrmApp:
                     mongodb_uri=self.secrets.mongodb_uri() or "",
                     redis_url=self.secrets.redis_url() or "",
                     language=stored_language,
+                    mongodb_db=stored.mongodb_db,  # saved ones apply at the next start
                 ),
                 bool(self.secrets.cvcrm_token(settings.cvcrm_email)),
             )
@@ -291,6 +293,7 @@ class WacrmApp:
             cvcrm_subdomain=values.cvcrm_subdomain,
             cvcrm_email=values.cvcrm_email,
             language=values.language,  # applied at the next start
+            mongodb_db=values.mongodb_db,  # next start too (the dialog checked the name)
             **lead_fields,
         )
         save_settings(self.paths.settings_file, stored)

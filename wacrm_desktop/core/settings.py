@@ -12,11 +12,15 @@ import json
 import logging
 import os
 import re
+import string
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from .i18n import _, normalize_language
 
 log = logging.getLogger("wacrm.config")
 
@@ -26,6 +30,7 @@ KEYRING_CVCRM_TOKEN = "cvcrm-token"  # username part: the CV CRM e-mail
 KEYRING_MONGODB_URI = "mongodb-uri"  # a URI may carry a password
 KEYRING_REDIS_URL = "redis-url"
 DEFAULT_WHATSAPP_URL = "https://web.whatsapp.com/"
+DEFAULT_MONGODB_DB = "wacrm"
 
 # Environment variables read at start (see README "Configuração").
 ENV_MONGODB_URI = "WACRM_MONGODB_URI"
@@ -101,6 +106,8 @@ def normalize_subdomain(text: str) -> str:
 
 
 # Bounds of numeric settings; a value outside falls back to the default with a warning.
+# `history_retention_days` is no field (it lives in `extra`, read by the history window) but
+# is checked the same way: `true` would otherwise read as 1 day.
 _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     "lead_cache_ttl_seconds": (60, 7 * 86400),
     "recent_messages_limit": (10, 5000),
@@ -109,13 +116,144 @@ _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     "history_retention_days": (0, 36_500),
 }
 
+# MongoDB database names: not empty, < 64 bytes, none of these characters. "/\\. \"$" and NUL
+# are refused everywhere; "*<>:|?" only on Windows servers, but the app (and its embedded
+# database) runs on Windows too, so they are refused everywhere as well.
+_DB_NAME_FORBIDDEN = '/\\. "$*<>:|?\x00'
+DB_NAME_MAX_BYTES = 63
+_SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _db_name_issue(name: str) -> str | None:
+    """Why `name` is no MongoDB database name, in English for the log; None when fine."""
+    if not name:
+        return "empty"
+    bad = next((ch for ch in name if ch in _DB_NAME_FORBIDDEN), None)
+    if bad is not None:
+        return f"contains {bad!r}"
+    if len(name.encode("utf-8")) > DB_NAME_MAX_BYTES:
+        return f"longer than {DB_NAME_MAX_BYTES} bytes"
+    return None
+
+
+def mongodb_db_problem(name: str) -> str | None:
+    """Why `name` cannot be the MongoDB database (the user's language), or None.
+
+    For the settings dialog; `Settings.from_mapping` applies the same rule to settings.json.
+    """
+    name = name.strip()
+    if not name:
+        return _("Informe o nome do banco do MongoDB (por exemplo, wacrm).")
+    bad = next((ch for ch in name if ch in _DB_NAME_FORBIDDEN), None)
+    if bad is not None:
+        shown = {" ": _("espaço"), "\x00": "NUL"}.get(bad, bad)
+        return _(
+            "O nome do banco do MongoDB não pode ter “{char}”; use letras, números, _ ou -."
+        ).format(char=shown)
+    if len(name.encode("utf-8")) > DB_NAME_MAX_BYTES:
+        return _(
+            "O nome do banco do MongoDB é longo demais: no máximo {n} bytes "
+            "(uma letra acentuada conta 2)."
+        ).format(n=DB_NAME_MAX_BYTES)
+    return None
+
+
+def _clean_mongodb_db(value: str) -> str:
+    name = value.strip()
+    issue = _db_name_issue(name)
+    if issue is not None:
+        raise ValueError(f"{value!r} is no MongoDB database name ({issue})")
+    return name
+
+
+def _clean_language(value: str) -> str:
+    code = normalize_language(value)
+    if code is None:
+        raise ValueError(f"unknown language {value!r}")
+    return code
+
+
+def _clean_region(value: str) -> str:
+    import phonenumbers  # here: the command line imports this module for -h/--version
+
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {value!r}")
+    return region
+
+
+def _clean_subdomain(value: str) -> str:
+    text = value.strip()
+    subdomain = normalize_subdomain(text)
+    if subdomain and not _SUBDOMAIN_RE.match(subdomain):
+        raise ValueError("not a subdomain of cvcrm.com.br")
+    return text
+
+
+def _clean_base_url(value: str) -> str:
+    text = value.strip()
+    if not text:
+        return text
+    url = Settings(cvcrm_base_url=text).cvcrm_url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+        raise ValueError("not an http(s) address")  # the value may hold a password: not logged
+    return text
+
+
+def _clean_url_template(value: str) -> str:
+    text = value.strip()
+    if not text:
+        return text
+    try:
+        names = {name for _t, name, _s, _c in string.Formatter().parse(text) if name is not None}
+        text.format(base="https://x.cvcrm.com.br", id="1")
+    except (ValueError, IndexError, KeyError) as exc:
+        raise ValueError(f"unusable template ({type(exc).__name__})") from None
+    if "id" not in names or not names <= {"base", "id"}:
+        raise ValueError("a template takes {base} and {id}, and needs {id}")
+    return text
+
+
+def _clean_quick_replies(value: list[Any]) -> list[str]:
+    kept = [item for item in value if isinstance(item, str) and item.strip()]
+    if len(kept) != len(value):
+        log.warning(
+            "settings: lead_quick_replies: %d item(s) that are not text dropped",
+            len(value) - len(kept),
+        )
+    return kept
+
+
+# Field → cleaner: the cleaned value, or ValueError (then the default is kept, with a warning).
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "language": _clean_language,
+    "mongodb_db": _clean_mongodb_db,
+    "phone_region": _clean_region,
+    "cvcrm_subdomain": _clean_subdomain,
+    "cvcrm_base_url": _clean_base_url,
+    "cvcrm_email": str.strip,
+    "cvcrm_lead_origin": lambda value: value.strip().upper(),
+    "cvcrm_lead_media": str.strip,
+    "cvcrm_lead_url_template": _clean_url_template,
+    "lead_quick_replies": _clean_quick_replies,
+}
+
+
+def _int_in_range(key: str, value: Any) -> bool:
+    """True when `value` is an int (not a bool) within the bounds of `key` (if any)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    low, high = _INT_RANGES.get(key, (None, None))
+    return (low is None or value >= low) and (high is None or value <= high)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Non-secret settings kept in settings.json."""
 
     language: str = "pt_BR"  # core.i18n.LANGUAGES; applied at start (env WACRM_LANGUAGE wins)
-    mongodb_db: str = "wacrm"
+    mongodb_db: str = DEFAULT_MONGODB_DB
     cvcrm_subdomain: str = ""
     cvcrm_base_url: str = ""  # overrides the subdomain (used by --demo and tests)
     cvcrm_email: str = ""
@@ -146,7 +284,9 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
-        """Lenient: unknown keys go to `extra`, values of the wrong type fall back to defaults."""
+        """Lenient: unknown keys go to `extra`; a value of the wrong type, out of range or
+        unusable (an empty database name, a template without {id}…) falls back to the
+        default with a warning, so a hand-edited file never leaves a feature broken."""
         known = {f.name: f for f in fields(cls) if f.name != "extra"}
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -154,24 +294,32 @@ class Settings:
         for key, value in data.items():
             if key in known:
                 default = getattr(defaults, key)
-                if isinstance(value, type(default)) and not (
+                if not isinstance(value, type(default)) or (
                     isinstance(value, bool) and not isinstance(default, bool)
                 ):
+                    log.warning("settings: ignoring %s of the wrong type; default kept", key)
+                    continue
+                is_int = isinstance(default, int) and not isinstance(default, bool)
+                if is_int and not _int_in_range(key, value):
                     low, high = _INT_RANGES.get(key, (None, None))
-                    if (
-                        isinstance(value, int)
-                        and not isinstance(value, bool)
-                        and (
-                            (low is not None and value < low) or (high is not None and value > high)
-                        )
-                    ):
-                        log.warning(
-                            "settings: %s out of range [%s, %s]; default kept", key, low, high
-                        )
+                    log.warning("settings: %s out of range [%s, %s]; default kept", key, low, high)
+                    continue
+                cleaner = _CLEANERS.get(key)
+                if cleaner is not None:
+                    try:
+                        value = cleaner(value)
+                    except ValueError as exc:
+                        log.warning("settings: %s: %s; default %r kept", key, exc, default)
                         continue
-                    kwargs[key] = value
-                else:
-                    log.warning("settings: ignoring %s of the wrong type", key)
+                kwargs[key] = value
+            elif key in _INT_RANGES:
+                if not _int_in_range(key, value):
+                    low, high = _INT_RANGES[key]
+                    log.warning(
+                        "settings: %s must be a whole number in [%s, %s]; ignored", key, low, high
+                    )
+                    continue
+                extra[key] = value
             elif key != "extra":
                 extra[key] = value
         return cls(**kwargs, extra=extra)

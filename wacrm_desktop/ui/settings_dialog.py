@@ -27,7 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, normalize_language
-from ..core.settings import ENV_LANGUAGE, normalize_subdomain
+from ..core.settings import (
+    DEFAULT_MONGODB_DB,
+    ENV_LANGUAGE,
+    mongodb_db_problem,
+    normalize_subdomain,
+)
 from .tasks import TaskRunner
 
 __all__ = ["SettingsDialog", "SettingsValues", "normalize_subdomain", "subdomain_problem"]
@@ -45,6 +50,7 @@ class SettingsValues:
     lead_cache_ttl_minutes: int = 10
     quick_replies: list[str] = field(default_factory=list)
     language: str = DEFAULT_LANGUAGE  # core.i18n.LANGUAGES code; applied at the next start
+    mongodb_db: str = DEFAULT_MONGODB_DB  # MongoDB database name; applied at the next start
 
 
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -138,11 +144,22 @@ class SettingsDialog(QDialog):
         lead_group = QGroupBox(_("Painel do lead"))
         lead_group.setLayout(lead_form)
 
+        self.mongodb_db = QLineEdit(initial.mongodb_db)
+        self.mongodb_db.setObjectName("mongodbDb")
+        self.mongodb_db.setPlaceholderText(DEFAULT_MONGODB_DB)
+        self.mongodb_db.setToolTip(
+            _(
+                "Nome do banco de dados no MongoDB (o mesmo para todo o time). Letras, números, "
+                "_ ou -; vale a partir da próxima abertura do app."
+            )
+        )
+
         form = QFormLayout()
         form.addRow(_("Subdomínio do CV CRM:"), self.subdomain)
         form.addRow(_("E-mail do usuário CV:"), self.email)
         form.addRow(_("Token:"), self.token)
         form.addRow(_("MongoDB (URI):"), self.mongodb_uri)
+        form.addRow(_("Banco do MongoDB:"), self.mongodb_db)
         form.addRow(_("Redis (URL):"), self.redis_url)
 
         # Language: names in their own language, so anyone finds theirs; applied at next start.
@@ -201,6 +218,7 @@ class SettingsDialog(QDialog):
             cvcrm_email=self.email.text().strip(),
             cvcrm_token=self.token.text().strip(),
             mongodb_uri=self.mongodb_uri.text().strip(),
+            mongodb_db=self.mongodb_db.text().strip(),
             redis_url=self.redis_url.text().strip(),
             lead_origin=self.lead_origin.text().strip().upper(),
             lead_media=self.lead_media.text().strip(),
@@ -232,6 +250,11 @@ class SettingsDialog(QDialog):
 
     def _on_save(self) -> None:
         values = self.values()
+        problem = mongodb_db_problem(values.mongodb_db)
+        if problem is not None:  # settings.json would fall back to the default: say it now
+            self.result.setText(f"⚠ {problem}")
+            self.mongodb_db.setFocus()
+            return
 
         def _failed(error: BaseException) -> None:
             # keyring missing, disk full: say it and keep the dialog open
