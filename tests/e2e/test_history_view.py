@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from wacrm_desktop.adapters.cache import RedisCache
@@ -53,7 +54,7 @@ def make_service(uri: str, db: str, cache: Any, journal: Path) -> HistoryService
 
 def test_history_window_team_view_search_export_erase(
     qtbot: QtBot, runner: TaskRunner, mongo_uri: str, mongo_db_name: str, redis_url: str,
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     cache = RedisCache(redis_url, f"wacrm:{mongo_db_name}")
     service = make_service(mongo_uri, mongo_db_name, cache, tmp_path / "j")
@@ -77,7 +78,9 @@ def test_history_window_team_view_search_export_erase(
         assert "Bruno" in lines[-1] and "contrato assinado" in lines[-1]  # team view
         assert "✎ editada; antes: “mensagem 1”" in lines[1] and "corrigida" in lines[1]
         assert "apagada para todos" in lines[2] and "mensagem 2" in lines[2]
-        assert "5511955554444" not in dialog.title.text()  # the phone is shown masked
+        assert "· Você: " in lines[1] and "· Eu: " not in lines[1]  # as in the side panel
+        # the full, formatted number (masking is for logs): the user checks whose history it is
+        assert "+55 11 95555-4444" in dialog.title.text() and "*" not in dialog.title.text()
 
         dialog.search_box.setText("CONTRATO")
         dialog.run_search()
@@ -96,8 +99,21 @@ def test_history_window_team_view_search_export_erase(
         qtbot.waitUntil(lambda: "exportadas" in dialog.status.text(), timeout=10_000)
         assert out.read_text(encoding="utf-8-sig").count("\n") == 6
 
+        # The irreversible confirmation names the number in full; "No" erases nothing.
+        asked: list[str] = []
+
+        def answer_no(box: QMessageBox) -> int:
+            asked.append(box.text())
+            return QMessageBox.StandardButton.No
+
+        monkeypatch.setattr(QMessageBox, "exec", answer_no)
+        dialog.ask_erase()
+        assert len(asked) == 1 and "+55 11 95555-4444" in asked[0] and "*" not in asked[0]
+        assert dialog.timeline.count() == 5 and dialog.erase_button.isEnabled()
+
         dialog.erase(tmp_path / "antes.json")
         qtbot.waitUntil(lambda: "apagado" in dialog.status.text(), timeout=20_000)
+        assert "+55 11 95555-4444" in dialog.status.text()
         assert (tmp_path / "antes.json").exists()
         assert dialog.timeline.count() == 0
         assert service.contact_timeline("ana", CHAT) == []

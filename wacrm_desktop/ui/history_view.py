@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.i18n import _
-from ..core.phones import mask
+from ..core.os_errors import describe_os_error
+from ..core.phone_format import display_phone
 from ..core.ports import SearchQuery
 from ..services.history import ErasureReport, HistoryService
 from .tasks import TaskRunner
@@ -54,7 +55,7 @@ def _when(t: Any) -> str:
 def message_text(message: Mapping[str, Any], profile_names: Mapping[str, str]) -> str:
     """One timeline line: when, which salesperson's WhatsApp, who, text, edits, deletion."""
     profile = profile_names.get(str(message.get("profile_id")), str(message.get("profile_id", "")))
-    who = _("Eu") if message.get("from_me") else (message.get("notify_name") or _("Contato"))
+    who = _("Você") if message.get("from_me") else (message.get("notify_name") or _("Contato"))
     text = message.get("body") or message.get("caption") or f"[{message.get('type') or _('mídia')}]"
     lines = [f"{_when(message.get('t'))} · {profile} · {who}: {text}"]
     edits = [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
@@ -72,6 +73,17 @@ def message_text(message: Mapping[str, Any], profile_names: Mapping[str, str]) -
     if reactions:
         lines.append("    " + " ".join(reactions))
     return "\n".join(lines)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _export_failed(error: BaseException) -> str:
+    """A disk problem is named (in the app's language); anything else stays generic."""
+    if isinstance(error, OSError):
+        return _("Não foi possível exportar ({error}).").format(error=describe_os_error(error))
+    return _("Não foi possível exportar.")
 
 
 class HistoryDialog(QDialog):
@@ -131,8 +143,13 @@ class HistoryDialog(QDialog):
             edit.setDisplayFormat("dd/MM/yyyy")
         search_button = QPushButton(_("Buscar"))
         search_button.clicked.connect(self.run_search)
+        self.search_box.setMinimumWidth(260)  # its placeholder is read whole
+        self.profile_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
+        )
         search_row = QHBoxLayout()
-        for w in (self.search_box, self.profile_filter, self.only_this_chat, self.use_dates,
+        search_row.addWidget(self.search_box, 1)
+        for w in (self.profile_filter, self.only_this_chat, self.use_dates,
                   self.date_from, QLabel(_("até")), self.date_to, search_button):  # fmt: skip
             search_row.addWidget(w)
 
@@ -199,12 +216,15 @@ class HistoryDialog(QDialog):
             self.title.setText(_("Nenhuma conversa aberta: use a busca."))
             return
         who = self.chat_name or _("Conversa")
-        phone = f"+{mask(self.phone)}" if self.phone else _("telefone desconhecido")
-        self.title.setText(
-            _("{who} — {phone} (todos os perfis que falaram com este número)").format(
+        # The full number (masking is for logs): the user must see whose history this is.
+        phone = display_phone(self.phone) or _("telefone desconhecido")
+        if self.phone and _digits(who) == _digits(self.phone):  # no saved name: the number once
+            text = _("{phone} (todos os perfis que falaram com este número)").format(phone=phone)
+        else:
+            text = _("{who} — {phone} (todos os perfis que falaram com este número)").format(
                 who=who, phone=phone
             )
-        )
+        self.title.setText(text)
 
     def open_chat(
         self, profile_id: str, chat_id: str, *, name: str | None, phone: str | None,
@@ -334,7 +354,7 @@ class HistoryDialog(QDialog):
             lambda n: self.status.setText(
                 _("{n} mensagens exportadas para {file}.").format(n=n, file=path.name)
             ),
-            lambda e: self._failed(None, _("Não foi possível exportar."), e),
+            lambda e: self._failed(None, _export_failed(e), e),
         )
 
     def ask_erase(self) -> None:
@@ -345,9 +365,9 @@ class HistoryDialog(QDialog):
         box.setWindowTitle(_("Apagar contato"))
         box.setText(
             _(
-                "Apagar TODAS as mensagens e dados do número +{phone} de todos os "
+                "Apagar TODAS as mensagens e dados do número {phone} de todos os "
                 "perfis (MongoDB, cache e fila local)? Isto não pode ser desfeito."
-            ).format(phone=mask(self.phone))
+            ).format(phone=display_phone(self.phone) or self.phone)
         )
         export_first = QCheckBox(_("Exportar para JSON antes de apagar"))
         export_first.setChecked(True)
@@ -387,7 +407,7 @@ class HistoryDialog(QDialog):
                     "Contato {phone} apagado: {messages} mensagens, {chats} conversas, "
                     "{pending} pendentes. Registrado na auditoria."
                 ).format(
-                    phone=report.phone_masked,
+                    phone=display_phone(phone) or phone,
                     messages=report.messages,
                     chats=report.chats,
                     pending=report.journal_entries,
