@@ -32,6 +32,12 @@ def _pt_br_texts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         i18n.set_language(i18n.DEFAULT_LANGUAGE)
 
 
+@pytest.fixture(autouse=True)
+def _no_error_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start-up error never waits for a click in a test (cli shows dialogs on a display)."""
+    monkeypatch.setenv("WACRM_NO_ERROR_DIALOGS", "1")
+
+
 def _require_redis_binary() -> str:
     binary = redis_server_binary()
     if binary is None:

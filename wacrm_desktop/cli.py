@@ -15,9 +15,14 @@ from pathlib import Path
 
 from . import __version__
 from .core.i18n import _, set_language
+from .core.os_errors import describe_os_error
 from .core.settings import DEFAULT_WHATSAPP_URL, ENV_LANGUAGE
 
 log = logging.getLogger("wacrm.app")
+
+ENV_NO_ERROR_DIALOGS = "WACRM_NO_ERROR_DIALOGS"  # "1": start-up errors on stderr only
+# Qt platforms that draw no window anyone can see (tests, servers): no dialog there.
+_HEADLESS_PLATFORMS = frozenset({"offscreen", "minimal", "vnc"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,9 +98,75 @@ def _early_language(argv: Sequence[str], env: Mapping[str, str]) -> str:
     return set_language(value or "pt_BR")
 
 
-def _fail(message: str) -> int:
-    """A clear message (app's language) on stderr and exit code 2 (usage error), no traceback."""
+def _qpa_platforms(env: Mapping[str, str]) -> list[str]:
+    """The platform plugin names QT_QPA_PLATFORM asks for ("wayland;xcb" is a fallback list)."""
+    value = (env.get("QT_QPA_PLATFORM") or "").strip()
+    return [part.split(":")[0].strip().lower() for part in value.split(";") if part.strip()]
+
+
+def display_problem(env: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why Qt could not open a window here, or None; checked before the QApplication exists.
+
+    On Linux (and the BSDs) without a display, Qt aborts the process (SIGABRT, "could not
+    connect to display") before anything can be logged or cleaned up. Windows and macOS
+    always have their own platform.
+    """
+    if not platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    has_x11 = bool((env.get("DISPLAY") or "").strip())
+    has_wayland = bool((env.get("WAYLAND_DISPLAY") or "").strip())
+    wanted = _qpa_platforms(env)
+    if not wanted:
+        usable = has_x11 or has_wayland
+    else:
+        usable = any(
+            (name == "xcb" and has_x11)
+            or (name.startswith("wayland") and has_wayland)
+            # offscreen, eglfs, linuxfb… need no display server; unknown names: Qt decides
+            or (name != "xcb" and not name.startswith("wayland"))
+            for name in wanted
+        )
+    if usable:
+        return None
+    return _(
+        "não há tela para abrir a janela (DISPLAY e WAYLAND_DISPLAY não estão definidas). "
+        "Em um servidor sem tela, rode no Xvfb: xvfb-run -a wacrm … (o README lista os "
+        "pacotes a instalar), ou sem janela visível: QT_QPA_PLATFORM=offscreen wacrm …"
+    )
+
+
+def _can_show_dialogs(env: Mapping[str, str]) -> bool:
+    """A window someone can see and close: a real display, not offscreen, not opted out."""
+    if (env.get(ENV_NO_ERROR_DIALOGS) or "").strip() not in ("", "0"):
+        return False
+    if any(name in _HEADLESS_PLATFORMS for name in _qpa_platforms(env)):
+        return False
+    return display_problem(env) is None
+
+
+def _show_error_dialog(message: str) -> None:
+    """The same message in a dialog, for whoever started the app from a desktop icon."""
+    try:
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        app = QApplication.instance() or QApplication(_qt_argv(sys.argv[0]))
+        box = QMessageBox(QMessageBox.Icon.Critical, "WACRM Desktop", message)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy a path
+        box.exec()
+        app.processEvents()
+    except Exception:  # the message is on stderr already; a dialog problem must not hide it
+        log.exception("could not show the error dialog")
+
+
+def _fail(message: str, *, dialog: bool = True) -> int:
+    """A clear message (app's language) on stderr and exit code 2 (usage error), no traceback.
+
+    With a display, also in a dialog: a desktop user who double-clicked never sees stderr.
+    """
     sys.stderr.write(f"wacrm: {message}\n")
+    if dialog and _can_show_dialogs(os.environ):
+        _show_error_dialog(message)
     return 2
 
 
@@ -120,7 +191,7 @@ def _check_options(ns: argparse.Namespace) -> str | None:
             probe.unlink()
         except OSError as exc:
             return _("--data-dir {path}: a pasta não pode ser usada ({error}).").format(
-                path=repr(str(ns.data_dir)), error=exc.strerror
+                path=repr(str(ns.data_dir)), error=describe_os_error(exc)
             )
     if ns.whatsapp_url is not None and not ns.whatsapp_url.startswith(("https://", "http://")):
         return _("--whatsapp-url precisa começar com https:// ou http://")
@@ -154,11 +225,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(
             _("não foi possível criar as pastas do app ({error}): {path}").format(
-                error=exc.strerror, path=exc.filename
+                error=describe_os_error(exc), path=exc.filename
             )
         )
     setup_logging(paths.log_dir, debug=options_ns.debug)
     faulthandler.enable()
+    # Before the lock and the QApplication: without a display Qt aborts the whole process.
+    no_display = display_problem(os.environ)
+    if no_display:
+        log.error(
+            "no display (DISPLAY and WAYLAND_DISPLAY unset, QT_QPA_PLATFORM=%r); not starting Qt",
+            os.environ.get("QT_QPA_PLATFORM", ""),
+        )
+        return _fail(no_display, dialog=False)
     if getattr(os, "geteuid", lambda: 1)() == 0:
         # Chromium refuses its sandbox as root (CI containers); never needed for normal users.
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
@@ -168,9 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     # One app per data folder: two would open the same WhatsApp sessions and journals.
-    lock = QLockFile(str(paths.data_dir / "wacrm.lock"))
+    lock_path = str(paths.data_dir / "wacrm.lock")
+    lock = QLockFile(lock_path)
     lock.setStaleLockTime(0)
     if not lock.tryLock(100):
+        log.warning("another instance holds %s", lock_path)
         return _fail(
             _(
                 "o WACRM Desktop já está aberto com a pasta de dados {path} "
@@ -195,10 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         window = app.start()
-    except Exception:
+    except Exception as exc:
         log.exception("start-up failed")
         app.shutdown()
         lock.unlock()
+        message = _(
+            "o WACRM Desktop não conseguiu iniciar ({error}). Os detalhes estão no log: {path}"
+        ).format(error=f"{type(exc).__name__}: {exc}"[:300], path=paths.log_dir)
+        _fail(message)
         return 1
     window.show()
     tune_for_ui()
