@@ -53,6 +53,18 @@ def test_corrupt_file_is_kept_aside_not_overwritten(tmp_path: Path) -> None:
     reg = ProfileRegistry(path)
     assert reg.all() == []
     assert (tmp_path / "profiles.broken.json").read_text(encoding="utf-8").startswith('{"version"')
+    # the window tells the user (the log alone is not enough) where the file went
+    assert reg.load_problem is not None and "profiles.broken.json" in reg.load_problem
+    assert ProfileRegistry(tmp_path / "other.json").load_problem is None
+
+    # a second damaged file never replaces the first one kept aside
+    reg.add("Ana")
+    path.write_text("{também danificado", encoding="utf-8")
+    again = ProfileRegistry(path)
+    assert again.all() == [] and again.load_problem is not None
+    assert "profiles.broken-2.json" in again.load_problem
+    assert (tmp_path / "profiles.broken.json").read_text(encoding="utf-8").startswith('{"version"')
+    assert (tmp_path / "profiles.broken-2.json").read_text(encoding="utf-8").startswith("{tamb")
 
 
 def test_names_are_normalised_and_invisible_characters_removed(tmp_path: Path) -> None:

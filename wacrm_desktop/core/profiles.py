@@ -61,7 +61,18 @@ class ProfileRegistry:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
+        # Why the profiles on disk could not be read (app's language), for the window to say.
+        self.load_problem: str | None = None
         self._profiles: list[Profile] = self._load()
+
+    def _backup_path(self) -> Path:
+        """profiles.broken.json, or profiles.broken-2.json… when an earlier one is kept."""
+        backup = self._path.with_name(self._path.stem + ".broken.json")
+        n = 2
+        while backup.exists():
+            backup = self._path.with_name(f"{self._path.stem}.broken-{n}.json")
+            n += 1
+        return backup
 
     def _load(self) -> list[Profile]:
         try:
@@ -71,12 +82,18 @@ class ProfileRegistry:
         except (OSError, ValueError) as exc:
             # Keep the damaged file aside: it holds the ids of every profile's WhatsApp session
             # folder, which someone can still recover by hand. Never overwrite it.
-            backup = self._path.with_name(self._path.stem + ".broken.json")
+            backup = self._backup_path()
             log.error("profiles file unreadable (%s); kept as %s", exc, backup.name)
             try:
                 self._path.replace(backup)
             except OSError:
                 log.error("could not move the broken profiles file aside")
+                backup = self._path
+            self.load_problem = _(
+                "Não foi possível ler a lista de perfis ({file}): o arquivo está danificado. "
+                "Ele foi guardado como {backup}. As sessões do WhatsApp continuam na pasta "
+                "de dados; adicione os perfis de novo (será preciso escanear o QR)."
+            ).format(file=self._path.name, backup=backup)
             return []
         out: list[Profile] = []
         for item in raw.get("profiles", []) if isinstance(raw, dict) else []:

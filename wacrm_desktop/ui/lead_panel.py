@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -44,11 +44,16 @@ class LeadPanel(QWidget):
 
         self.lead_view = LeadView()
         scroll = QScrollArea()
+        self.scroll = scroll
         scroll.setObjectName("leadScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.lead_view)
+        # A result notice (e.g. "Anotação gravada") is brought into view when it appears.
+        self.lead_view.noticeShown.connect(
+            lambda: QTimer.singleShot(0, self, self._show_notice_area)
+        )
 
         history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
@@ -91,6 +96,16 @@ class LeadPanel(QWidget):
     def status(self) -> QLabel:
         return self.lead_view.status
 
+    # -- scrolling ----------------------------------------------------------------------------
+    def scroll_to_top(self) -> None:
+        """Back to the chat's name, phone and ⟳ (on a chat change)."""
+        self.scroll.verticalScrollBar().setValue(0)
+
+    def _show_notice_area(self) -> None:
+        notice = self.lead_view.notice
+        if notice.isVisible():
+            self.scroll.ensureWidgetVisible(notice, 0, 40)
+
     # -- states -------------------------------------------------------------------------------
     def show_no_chat(self) -> None:
         self.lead_view.show_no_chat()
@@ -109,3 +124,12 @@ class LeadPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, m.get("id"))
             self.history.addItem(item)
         self.history.scrollToBottom()
+
+    def show_history_unavailable(self) -> None:
+        """The saved history could not be read (store down); it is read again when it is back."""
+        self.history.clear()
+        item = QListWidgetItem(
+            _("Histórico indisponível agora (MongoDB offline?). Ele aparece quando voltar.")
+        )
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.history.addItem(item)

@@ -8,12 +8,20 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QSystemTrayIcon,
     QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.i18n import _
@@ -26,6 +34,80 @@ from .profile_tab import ProfileTab
 log = logging.getLogger("wacrm.ui")
 
 TabFactory = Callable[[Profile], ProfileTab]
+TAB_NAME_WIDTH = 180  # px of a profile name in its tab; longer names are elided (full in tooltip)
+NOTICE_STYLE = "background:#fff3cd;color:#664d03;padding:8px;border-radius:4px;"
+
+
+def history_status_text(status: HistoryStatus) -> str:
+    """The status bar's history text, singular or plural ("1 pendente", "3 pendentes")."""
+    n = status.pending
+    if status.online and not n:
+        text = _("histórico: online")
+    elif status.online:
+        text = (
+            _("histórico: salvando — 1 pendente")
+            if n == 1
+            else _("histórico: salvando — {n} pendentes").format(n=n)
+        )
+    else:
+        text = (
+            _("histórico offline — 1 pendente")
+            if n == 1
+            else _("histórico offline — {n} pendentes").format(n=n)
+        )
+    if not status.cache_available:
+        text += _(" · cache offline")
+    return text
+
+
+class WelcomeView(QWidget):
+    """What the window shows with no open profile tab: what a profile is, and how to add one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcomeView")
+        title = QLabel(_("Bem-vindo ao WACRM Desktop"))
+        title.setObjectName("welcomeTitle")
+        title.setStyleSheet("font-size:20px;font-weight:600;")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.explanation = QLabel(
+            _(
+                "Um perfil é o WhatsApp de um vendedor: cada perfil abre numa aba, com a "
+                "própria sessão do WhatsApp Web (escaneie o QR uma vez) e o lead do CV CRM "
+                "ao lado da conversa."
+            )
+        )
+        self.explanation.setObjectName("welcomeText")
+        self.explanation.setWordWrap(True)
+        self.explanation.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.add_button = QPushButton(_("Adicionar perfil…"))
+        self.add_button.setObjectName("welcomeAddProfile")
+        self.add_button.setDefault(True)
+        self.add_button.setStyleSheet("font-size:15px;padding:8px 24px;")
+        self.reopen_button = QPushButton(_("Reabrir perfil"))
+        self.reopen_button.setObjectName("welcomeReopenProfile")
+        self.reopen_button.hide()
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.reopen_button)
+        buttons.addStretch(1)
+
+        box = QWidget()
+        box.setFixedWidth(520)  # a fixed width lets the wrapped text get its full height
+        column = QVBoxLayout(box)
+        column.setSpacing(16)
+        column.addWidget(title)
+        column.addWidget(self.explanation)
+        column.addLayout(buttons)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(2)
 
 
 class MainWindow(QMainWindow):
@@ -55,10 +137,36 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.tabCloseRequested.connect(self._close_tab_at)
         self.tabs.tabBar().tabMoved.connect(lambda _a, _b: self._save_order())
-        self.setCentralWidget(self.tabs)
-
-        self.empty_hint = QLabel(_("Adicione um perfil em Perfis → Adicionar perfil…"))
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome = WelcomeView()
+        self.welcome.add_button.clicked.connect(self.ask_add_profile)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        # A problem the user must know about (e.g. a damaged profiles.json), above everything.
+        self.notice = QFrame()
+        self.notice.setObjectName("windowNotice")
+        self.notice.setStyleSheet(NOTICE_STYLE)
+        self.notice_text = QLabel()
+        self.notice_text.setWordWrap(True)
+        self.notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice_text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        notice_close = QToolButton()
+        notice_close.setText("✕")
+        notice_close.setToolTip(_("Fechar este aviso"))
+        notice_close.setAutoRaise(True)
+        notice_close.clicked.connect(self.notice.hide)
+        notice_row = QHBoxLayout(self.notice)
+        notice_row.setContentsMargins(0, 0, 0, 0)
+        notice_row.addWidget(self.notice_text, 1)
+        notice_row.addWidget(notice_close, 0, Qt.AlignmentFlag.AlignTop)
+        self.notice.hide()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.notice)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
         menu = self.menuBar().addMenu(_("&Perfis"))
         self.profiles_menu = menu
@@ -72,6 +180,7 @@ class MainWindow(QMainWindow):
         self.action_remove.triggered.connect(self.ask_remove_profile)
         self.reopen_menu = menu.addMenu(_("Reabrir perfil"))
         self.reopen_menu.aboutToShow.connect(self._fill_reopen_menu)
+        self.welcome.reopen_button.setMenu(self.reopen_menu)
         for action in (self.action_add, self.action_rename, self.action_close, self.action_remove):
             menu.addAction(action)
         if on_settings is not None:
@@ -97,6 +206,9 @@ class MainWindow(QMainWindow):
         self.history_status = QLabel(_("histórico: iniciando…"))
         self.history_status.setObjectName("historyStatus")
         self.statusBar().addPermanentWidget(self.history_status)
+        self._last_history_status: HistoryStatus | None = None
+        if registry.load_problem:
+            self.show_notice(registry.load_problem)
 
         for profile in registry.open_profiles():
             self._open_tab(profile)
@@ -138,7 +250,12 @@ class MainWindow(QMainWindow):
         index = self.tabs.indexOf(tab)
         if index < 0:
             return
-        label = tab.profile.name
+        # A long name would push the other tabs away: elided here, in full in the tooltip.
+        label = (
+            self.tabs.tabBar()
+            .fontMetrics()
+            .elidedText(tab.profile.name, Qt.TextElideMode.ElideRight, TAB_NAME_WIDTH)
+        )
         if tab.unread:
             label = f"{label} ({tab.unread})"
         if tab.state != "connected":
@@ -196,7 +313,16 @@ class MainWindow(QMainWindow):
             log.warning("could not save tab order: %s", exc)
 
     def _update_empty_state(self) -> None:
-        self.statusBar().showMessage("" if self.tabs.count() else self.empty_hint.text())
+        """No open tab: the welcome view (what a profile is, how to add or reopen one)."""
+        has_tabs = self.tabs.count() > 0
+        self.stack.setCurrentWidget(self.tabs if has_tabs else self.welcome)
+        if not has_tabs:
+            self.welcome.reopen_button.setVisible(any(not p.is_open for p in self._registry.all()))
+
+    def show_notice(self, text: str) -> None:
+        """A warning over the window's content until the user closes it."""
+        self.notice_text.setText(text)
+        self.notice.show()
 
     def _fill_reopen_menu(self) -> None:
         self.reopen_menu.clear()
@@ -277,16 +403,18 @@ class MainWindow(QMainWindow):
 
     # -- status -----------------------------------------------------------------------------------
     def show_history_status(self, status: HistoryStatus) -> None:
-        if status.online and not status.pending:
-            text = _("histórico: online")
-        elif status.online:
-            text = _("histórico: salvando — {n} pendentes").format(n=status.pending)
-        else:
-            text = _("histórico offline — {n} pendentes").format(n=status.pending)
-        if not status.cache_available:
-            text += _(" · cache offline")
-        self.history_status.setText(text)
+        previous, self._last_history_status = self._last_history_status, status
+        self.history_status.setText(history_status_text(status))
         self.history_status.setToolTip(status.last_error or "")
+        # The store (or the cache) is back: the open chats' saved history can be read again
+        # (a read that failed while it was down left the panel's list empty).
+        store_back = status.online and (previous is None or not previous.online)
+        cache_back = (
+            previous is not None and status.cache_available and not previous.cache_available
+        )
+        if store_back or cache_back:
+            for tab in self.profile_tabs():
+                tab.reload_history()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.closing.emit()

@@ -253,10 +253,17 @@ class ProfileTab(QWidget):
             self.lead_controller.set_chat(None, None, None, False)
             return
         same_chat = previous is not None and previous.chat_id == event.chat_id
+        if not same_chat:
+            self.panel.scroll_to_top()  # the new chat's name, phone and ⟳ first
         if not same_chat or (event.phone and not (previous and previous.phone)):
             self.panel.history.clear()
             self.lead_controller.set_chat(event.chat_id, event.name, event.phone, event.is_group)
         self._load_history()
+
+    def reload_history(self) -> None:
+        """Read the open chat's saved history again (the history store or cache came back)."""
+        if self.active_chat is not None:
+            self._history_timer.start()
 
     def _lookup_lead(self) -> None:
         """Look the open chat's lead up again (the panel's refresh does the same)."""
@@ -273,15 +280,23 @@ class ProfileTab(QWidget):
             return
         chat_id = chat.chat_id
 
-        def _done(messages: list[dict[str, Any]]) -> None:
+        def _still_open() -> bool:
             current = self.active_chat
-            if current is not None and current.chat_id == chat_id and shiboken6.isValid(self):
+            return current is not None and current.chat_id == chat_id and shiboken6.isValid(self)
+
+        def _done(messages: list[dict[str, Any]]) -> None:
+            if _still_open():
                 self.panel.show_history(messages)
+
+        def _failed(error: BaseException) -> None:
+            log.warning("history read failed: %s", type(error).__name__)
+            if _still_open():
+                self.panel.show_history_unavailable()
 
         self._tasks.submit(
             lambda: self._history.recent_messages(self.profile.id, chat_id, 50),
             _done,
-            lambda e: log.warning("history read failed: %s", e),
+            _failed,
         )
 
     def _set_state(self, state: LoginState) -> None:

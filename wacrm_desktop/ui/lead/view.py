@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...core.i18n import N_, _
 from ...core.leads import Interaction, Lead
+from ...core.phone_format import display_phone
 from .sections import CollapsibleSection, SectionStack
 
 NOTICE_STYLES = {
@@ -91,6 +92,7 @@ class LeadView(QWidget):
     conversationRequested = Signal()
     quickReplyChosen = Signal(str)
     openLinkRequested = Signal(str)
+    noticeShown = Signal()  # a notice with text appeared or changed (the panel scrolls to it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -353,6 +355,8 @@ class LeadView(QWidget):
                 self.notice.setStyleSheet(style)
             self.notice_kind = kind
             self.notice.setText(text)
+            if text:
+                self.noticeShown.emit()
         self._set_visible(self.notice, bool(text))
 
     def set_status(self, text: str) -> None:
@@ -381,7 +385,7 @@ class LeadView(QWidget):
     def show_chat(self, name: str | None, phone: str | None, is_group: bool) -> None:
         title = html.escape(name or _("Conversa"))
         if phone:
-            subtitle = "+" + phone
+            subtitle = display_phone(phone) or "+" + phone
         elif is_group:
             subtitle = _("grupo")
         else:
