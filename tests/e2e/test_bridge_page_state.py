@@ -183,18 +183,35 @@ def test_device_unlinked_then_reset(qtbot: QtBot, env: BridgeEnv, spelling: str)
     qtbot.waitUntil(lambda: "post_logout=1" in tab.page.url().query(), timeout=15_000)
     qtbot.waitUntil(lambda: env.sim_state(qtbot, "Bruno") == "UNPAIRED", timeout=15_000)
     tab.page.bridge.eventReceived.disconnect(on_event)
-    # QR shown again; "show the QR" and "reset this profile" offered; history untouched
-    assert tab.reset_profile_button.isVisible() and tab.reset_button.isVisible()
+    # The tab says what happened (history kept) and offers "reset this profile"; "show the QR"
+    # only while WhatsApp shows no QR (it does once the login screen is back).
+    box_text = tab.unlinked_text.text()
+    assert tab.unlinked_box.isVisible() and "desconectado pelo celular" in box_text
+    assert "histórico salvo foi mantido" in box_text
+    assert tab.reset_profile_button.isVisible()
+    assert tab.reset_button.isVisible() == (tab.state != "qr")
+    qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
+    assert tab.unlinked_box.isVisible() and "Escaneie o QR" in tab.unlinked_text.text()
+    assert tab.reset_profile_button.isVisible() and not tab.reset_button.isVisible()
+    # A stale session that shows no QR stays "logged_out": both ways on are offered.
+    tab._set_state("logged_out")
+    assert "mostre o QR" in tab.unlinked_text.text()
+    assert tab.reset_button.isVisible() and tab.reset_profile_button.isVisible()
+    tab._set_state("qr")  # what the page reports (unchanged since)
+    assert not tab.reset_button.isVisible()
     env.flush()
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
 
     tab.reset_profile()
     assert tab.banner.isVisible() and "Redefinindo" in tab.banner.text()
     qtbot.waitUntil(lambda: "post_logout" not in tab.page.url().query(), timeout=15_000)
+    # (the tab already showed the QR before the reset: wait for the reset itself to end)
+    qtbot.waitUntil(lambda: not tab.page.resetting, timeout=30_000)
     qtbot.waitUntil(lambda: tab.state == "qr", timeout=30_000)
-    # the QR screen of an empty origin: no database, no Local Storage; the banner is gone
+    # the QR screen of an empty origin: no database, no Local Storage; the banner is gone,
+    # and so is the "disconnected" box (a fresh session: WhatsApp's QR screen says the rest)
     assert origin_storage(qtbot, tab) == {"databases": [], "localStorage": 0}
-    assert not tab.banner.isVisible()
+    assert not tab.banner.isVisible() and not tab.unlinked_box.isVisible()
     assert env.db["messages"].count_documents({"profile_id": tab.profile.id}) == stored
 
 

@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWebEngineCore import QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -36,7 +38,7 @@ from ..core.events import (
     MessageEvent,
     StateEvent,
 )
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.profiles import Profile
 from ..core.whatsapp import unread_from_title
 from ..services.history import HistoryService
@@ -57,6 +59,15 @@ SEND_TIMEOUT_MS = 45_000  # no command_result by then: the compose box is releas
 # the tab says so and loads the start page again, never a silent "carregando" forever.
 STALLED_LOAD_MS = 90_000
 STALLED_LOAD_MAX_MS = 15 * 60_000  # consecutive stalls wait longer each time, up to this
+# After the device was unlinked on the phone (pt-BR sources, translated when shown).
+UNLINKED_TEXT = N_(
+    "Este aparelho foi desconectado pelo celular. O histórico salvo foi mantido. "
+    "Para usar o WhatsApp aqui de novo, mostre o QR e escaneie-o com o celular."
+)
+UNLINKED_QR_TEXT = N_(
+    "Este aparelho foi desconectado pelo celular. O histórico salvo foi mantido. "
+    "Escaneie o QR abaixo com o celular para conectar de novo."
+)
 
 
 class ProfileTab(QWidget):
@@ -116,16 +127,37 @@ class ProfileTab(QWidget):
         self.banner.setStyleSheet("background:#fff3cd;color:#664d03;padding:6px;")
         self.banner.hide()
         self._banner_kind = ""  # what the banner shows: "", "stalled", "reset"
+        # Device unlinked on the phone: what happened, and the two ways on (until connected).
+        self._unlinked = False
+        self.unlinked_box = QFrame()
+        self.unlinked_box.setObjectName("unlinkedBox")
+        self.unlinked_box.setStyleSheet(
+            "#unlinkedBox{background:#e7f1ff;border:1px solid #b6d4fe;border-radius:4px;}"
+            "#unlinkedBox QLabel{color:#084298;}"
+        )
+        self.unlinked_text = QLabel()
+        self.unlinked_text.setObjectName("unlinkedText")
+        self.unlinked_text.setWordWrap(True)
         self.reset_button = QPushButton(_("Mostrar o QR novamente"))
-        self.reset_button.hide()
         self.reset_button.clicked.connect(self.page.load_home)
         # A stale session after an unlink may show neither QR nor chats (notes §5): start over.
         self.reset_profile_button = QPushButton(_("Redefinir este perfil"))
         self.reset_profile_button.setToolTip(
-            _("Apaga a sessão do WhatsApp guardada neste perfil (o histórico salvo é mantido)")
+            _(
+                "Se o QR não aparecer ou não funcionar: apaga a sessão do WhatsApp guardada "
+                "neste perfil (o histórico salvo é mantido)"
+            )
         )
-        self.reset_profile_button.hide()
         self.reset_profile_button.clicked.connect(self.ask_reset_profile)
+        unlinked_buttons = QHBoxLayout()
+        unlinked_buttons.addWidget(self.reset_button)
+        unlinked_buttons.addWidget(self.reset_profile_button)
+        unlinked_buttons.addStretch(1)
+        unlinked_layout = QVBoxLayout(self.unlinked_box)
+        unlinked_layout.setContentsMargins(8, 6, 8, 6)
+        unlinked_layout.addWidget(self.unlinked_text)
+        unlinked_layout.addLayout(unlinked_buttons)
+        self.unlinked_box.hide()
         self.compose = ComposeBox()
         self.compose.fillRequested.connect(self.fill_composer)
         self.compose.sendRequested.connect(self.send_text)
@@ -147,8 +179,7 @@ class ProfileTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.reset_button)
-        layout.addWidget(self.reset_profile_button)
+        layout.addWidget(self.unlinked_box)
         layout.addWidget(splitter, 1)
 
         self._history_timer = QTimer(self)
@@ -308,10 +339,11 @@ class ProfileTab(QWidget):
             self._stall_timer.stop()
             self._stall_timer.setInterval(STALLED_LOAD_MS)
             self._hide_banner("stalled")
-        # Offered from the logout until the profile is connected again (WhatsApp's own QR shows).
-        if state in ("logged_out", "connected"):
-            self.reset_button.setVisible(state == "logged_out")
-            self.reset_profile_button.setVisible(state == "logged_out")
+        if state == "logged_out":
+            self._unlinked = True
+        elif state == "connected":
+            self._unlinked = False
+        self._update_unlinked_box()
         if state == "logged_out":
             self.active_chat = None
             self.compose.set_chat_open(False)
@@ -339,6 +371,21 @@ class ProfileTab(QWidget):
             _done,
             lambda e: log.warning("last message time unavailable: %s", e),
         )
+
+    def _update_unlinked_box(self) -> None:
+        """From the unlink until the profile is connected again: say what happened; offer
+        "show the QR" while WhatsApp shows no QR, and "reset this profile" in case it never
+        comes (a stale session may show neither QR nor chats, notes §5)."""
+        if not self._unlinked:
+            self.unlinked_box.hide()
+            return
+        if self.state == "connecting" and self.unlinked_box.isVisibleTo(self):
+            return  # the QR was just scanned: keep what is shown until connected
+        qr_visible = self.state == "qr"
+        self.unlinked_text.setText(_(UNLINKED_QR_TEXT if qr_visible else UNLINKED_TEXT))
+        self.reset_button.setVisible(not qr_visible)
+        self.reset_profile_button.setVisible(True)
+        self.unlinked_box.show()
 
     def _on_health(self, event: HealthEvent) -> None:
         self.health = event
@@ -501,6 +548,8 @@ class ProfileTab(QWidget):
     def _on_reset_finished(self, ok: bool, detail: str) -> None:
         if ok:
             self._hide_banner("reset")
+            self._unlinked = False  # a fresh session: WhatsApp's own QR screen says the rest
+            self._update_unlinked_box()
             return
         log.warning("profile %s: reset incomplete: %s", self.profile.id, detail)
         self._show_banner(
