@@ -30,7 +30,7 @@ from wacrm_desktop.services.crm_choices import LeadChoices, PanelLayout
 from wacrm_desktop.services.leads import LeadService
 from wacrm_desktop.simulators.cvcrm import CvCrmSimulator, load_seed
 from wacrm_desktop.ui.lead.controller import LeadPanelContext, LeadPanelController
-from wacrm_desktop.ui.lead.dialogs import ConversationDialog, SituationDialog
+from wacrm_desktop.ui.lead.dialogs import ConversationDialog, CreateLeadDialog, SituationDialog
 from wacrm_desktop.ui.lead.view import LeadView
 from wacrm_desktop.ui.tasks import TaskRunner
 from wacrm_desktop.web.badges import APPLICATION_WORLD, build_badges_script
@@ -201,9 +201,14 @@ def test_not_found_offers_create_and_create_prefilled(
     v = panel.view
     qtbot.waitUntil(lambda: v.create_button.isVisible(), timeout=5000)
     assert "Nenhum lead" in v.status.text() and v.search_box.isVisible()
-    panel.controller.do_create(
-        {"name": "Lucas Pereira", "phone": "+5511990010004", "origin": "CH", "media": ""}
-    )
+    assert "+55 11 99001-0004" in v.chat_title.text()  # the header's phone, formatted
+    v.create_button.click()
+    dialog = v.findChild(CreateLeadDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.name.text() == "Lucas Pereira" and dialog.phone.text() == "+55 11 99001-0004"
+    assert dialog.origin.currentText() == "CH — Chat"  # the label; the code is what is sent
+    assert dialog.values()["origin"] == "CH"
+    dialog.accept()
     _wait_card(qtbot, panel, "Lucas Pereira")
     assert v.notice_kind == "success" and "Lead cadastrado com sucesso" in v.notice.text()
     created = next(x for x in sim.leads() if x["nome"] == "Lucas Pereira")

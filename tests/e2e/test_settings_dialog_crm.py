@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from wacrm_desktop.adapters.cvcrm import CrmError, CvCrmClient
@@ -90,7 +91,7 @@ def test_test_connection_reports_the_exact_outcome(
 def test_lead_panel_fields_round_trip(qtbot: QtBot, tasks: TaskRunner, sim: CvCrmSimulator) -> None:
     dialog = _dialog(qtbot, tasks, sim)
     dialog.subdomain.setText("https://nova.cvcrm.com.br")
-    dialog.lead_origin.setText("wa")
+    dialog.lead_origin.setEditText("wa")
     dialog.lead_media.setText("whatsapp")
     dialog.lead_ttl.setValue(15)
     dialog.quick_replies.setPlainText("Oi {primeiro_nome}\n\n{corretor} aqui")
@@ -102,3 +103,47 @@ def test_lead_panel_fields_round_trip(qtbot: QtBot, tasks: TaskRunner, sim: CvCr
         15,
     )
     assert values.quick_replies == ["Oi {primeiro_nome}", "{corretor} aqui"]
+
+
+@pytest.mark.parametrize("token_stored", [True, False])
+def test_placeholders_are_read_whole(
+    qtbot: QtBot, tasks: TaskRunner, sim: CvCrmSimulator, token_stored: bool
+) -> None:
+    """Placeholders fit their fields at the dialog's opening size (details are tooltips)."""
+    initial = SettingsValues("", "", "", "", "")
+    dialog = SettingsDialog(
+        initial,
+        tasks=tasks,
+        test_connection=lambda _v: "",
+        save=lambda _v: None,
+        token_stored=token_stored,
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    checked = 0
+    for edit in dialog.findChildren(QLineEdit):
+        text = edit.placeholderText()
+        if not text or not edit.isVisible():
+            continue
+        margins = edit.textMargins()
+        room = edit.contentsRect().width() - margins.left() - margins.right() - 4
+        assert edit.fontMetrics().horizontalAdvance(text) <= room, text
+        assert edit.toolTip(), f"{text!r}: the detail belongs in a tooltip"
+        checked += 1
+    assert checked >= 5
+
+
+def test_origin_shows_the_name_and_keeps_the_code(
+    qtbot: QtBot, tasks: TaskRunner, sim: CvCrmSimulator
+) -> None:
+    dialog = _dialog(qtbot, tasks, sim)
+    assert dialog.lead_origin.currentText() == "CH — Chat"
+    assert dialog.values().lead_origin == "CH"
+    dialog.lead_origin.setCurrentIndex(dialog.lead_origin.findData("SI"))
+    assert dialog.lead_origin.currentText() == "SI — WebSite"
+    assert dialog.values().lead_origin == "SI"
+    dialog.lead_origin.setEditText("zz")  # a code of the tenant's own list
+    assert dialog.values().lead_origin == "ZZ"
+    dialog.lead_origin.setEditText("")
+    assert dialog.values().lead_origin == ""

@@ -33,6 +33,7 @@ from ..core.settings import (
     mongodb_db_problem,
     normalize_subdomain,
 )
+from .origin_combo import OriginCombo
 from .tasks import TaskRunner
 
 __all__ = ["SettingsDialog", "SettingsValues", "normalize_subdomain", "subdomain_problem"]
@@ -85,32 +86,52 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self._needs_subdomain = needs_subdomain  # False when an explicit URL is configured
         self.setWindowTitle(_("Configurações"))
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(560)
         self._tasks = tasks
         self._test_connection = test_connection
         self._save = save
 
+        # Placeholders stay short enough to be read whole; the details are in the tooltips.
         self.subdomain = QLineEdit(initial.cvcrm_subdomain)
-        self.subdomain.setPlaceholderText(_("minhaempresa  (de minhaempresa.cvcrm.com.br)"))
+        self.subdomain.setObjectName("subdomain")
+        self.subdomain.setPlaceholderText(_("minhaempresa"))
+        self.subdomain.setToolTip(
+            _("A parte antes de .cvcrm.com.br: “minhaempresa” para minhaempresa.cvcrm.com.br.")
+        )
         self.email = QLineEdit(initial.cvcrm_email)
+        self.email.setObjectName("email")
         self.token = QLineEdit()
+        self.token.setObjectName("token")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText(
-            _("guardado no cofre do sistema — deixe vazio para manter")
-            if token_stored
-            else _("token da interface Lead (CV → Configurações → Integrações → APIs)")
+            _("guardado — deixe vazio para manter") if token_stored else _("token da API do CV")
+        )
+        self.token.setToolTip(
+            _(
+                "Token da interface Lead do CV CRM (CV → Configurações → Integrações → APIs). "
+                "Fica no cofre de senhas do sistema; vazio mantém o token já guardado."
+            )
         )
         self.mongodb_uri = QLineEdit(initial.mongodb_uri)
+        self.mongodb_uri.setObjectName("mongodbUri")
         self.mongodb_uri.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.mongodb_uri.setPlaceholderText(_("vazio = banco embutido neste computador"))
+        self.mongodb_uri.setPlaceholderText(_("vazio = banco embutido"))
+        self.mongodb_uri.setToolTip(
+            _(
+                "Endereço de um MongoDB (mongodb:// ou mongodb+srv://). Vazio = o banco "
+                "embutido, guardado neste computador."
+            )
+        )
         self.redis_url = QLineEdit(initial.redis_url)
+        self.redis_url.setObjectName("redisUrl")
         self.redis_url.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.redis_url.setPlaceholderText(_("vazio = cache na memória do app"))
+        self.redis_url.setPlaceholderText(_("vazio = cache na memória"))
+        self.redis_url.setToolTip(
+            _("Endereço de um Redis (redis://…). Vazio = cache na memória do app.")
+        )
 
-        self.lead_origin = QLineEdit(initial.lead_origin)
+        self.lead_origin = OriginCombo(initial.lead_origin)
         self.lead_origin.setObjectName("leadOrigin")
-        self.lead_origin.setMaxLength(2)
-        self.lead_origin.setPlaceholderText("CH")
         self.lead_origin.setToolTip(
             _(
                 "Código de origem do CV CRM para leads criados pelo app (2 letras; CH = Chat). "
@@ -119,8 +140,12 @@ class SettingsDialog(QDialog):
         )
         self.lead_media = QLineEdit(initial.lead_media)
         self.lead_media.setObjectName("leadMedia")
-        self.lead_media.setPlaceholderText(
-            _("vazio = sem mídia (um nome novo cria uma mídia no CV)")
+        self.lead_media.setPlaceholderText(_("vazio = sem mídia"))
+        self.lead_media.setToolTip(
+            _(
+                "Mídia do CV CRM para leads criados pelo app. Vazio = sem mídia; um nome que o "
+                "CV CRM não conhece cria uma mídia nova."
+            )
         )
         self.lead_ttl = QSpinBox()
         self.lead_ttl.setObjectName("leadTtl")
@@ -220,7 +245,7 @@ class SettingsDialog(QDialog):
             mongodb_uri=self.mongodb_uri.text().strip(),
             mongodb_db=self.mongodb_db.text().strip(),
             redis_url=self.redis_url.text().strip(),
-            lead_origin=self.lead_origin.text().strip().upper(),
+            lead_origin=self.lead_origin.code(),
             lead_media=self.lead_media.text().strip(),
             lead_cache_ttl_minutes=self.lead_ttl.value(),
             quick_replies=[r for r in replies if r],

@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices
 from ...core.i18n import N_, _
 from ...core.lead_text import DEFAULT_QUICK_REPLIES, age_text, render_quick_reply
 from ...core.leads import CancelReason, Lead, Situation
+from ...core.phone_format import display_phone
 from ...core.phones import normalize
 from ...services.crm_actions import InteractionsResult, LeadActions, SearchResult, WriteResult
 from ...services.crm_catalog import UNKNOWN_COLOR, CrmCatalog
@@ -573,7 +574,7 @@ class LeadPanelController(QObject):
             return
         dialog = CreateLeadDialog(
             name=chat.name or "",
-            phone=("+" + chat.phone) if chat.phone else "",
+            phone=display_phone(chat.phone) if chat.phone else "",
             origin=self.ctx.lead_origin,
             media=self.ctx.lead_media,
             parent=self.view.window(),

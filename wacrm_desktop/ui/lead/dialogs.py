@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...core.i18n import _
 from ...core.leads import CancelReason, Lead, Situation
+from ..origin_combo import OriginCombo
 from ..timefmt import local_stamp
 
 
@@ -249,8 +250,14 @@ class CreateLeadDialog(QDialog):
         self.phone.setObjectName("createPhone")
         self.email = QLineEdit()
         self.email.setPlaceholderText(_("opcional"))
-        self.origin = QLineEdit(origin)
-        self.origin.setPlaceholderText(_("código de 2 letras do CV CRM, ex.: CH (Chat)"))
+        self.origin = OriginCombo(origin)
+        self.origin.setObjectName("createOrigin")
+        self.origin.setToolTip(
+            _(
+                "Origem do lead no CV CRM (vai o código de 2 letras). A lista é a pública do "
+                "CV CRM; digite outro código se o seu CV CRM usar um diferente."
+            )
+        )
         self.media = QLineEdit(media)
         self.media.setPlaceholderText(_("mídia do CV CRM (opcional)"))
         form = QFormLayout()
@@ -287,6 +294,6 @@ class CreateLeadDialog(QDialog):
             "name": self.name.text().strip(),
             "phone": self.phone.text().strip(),
             "email": self.email.text().strip(),
-            "origin": self.origin.text().strip(),
+            "origin": self.origin.code(),
             "media": self.media.text().strip(),
         }
