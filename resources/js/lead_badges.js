@@ -44,6 +44,29 @@
     return null;
   }
 
+  /**
+   * The badge's inline style. WhatsApp's chat rows have a fixed height (a virtualised list),
+   * so the badge cannot take a line of its own; it never takes room from the contact's name:
+   *  - "preview": at the start of the row's second line, before the last message's preview
+   *    (which gives way, with its own ellipsis); the badge keeps at most half the line;
+   *  - "title" (no preview found): after the name, compact, and the first thing to give way
+   *    (it shrinks with an ellipsis far faster than the name, down to a coloured pill).
+   */
+  function badgeStyle(color, placement) {
+    const background = safeColor(color);
+    const flex =
+      placement === "preview"
+        ? "flex:0 0 auto;max-width:50%;margin:0 4px 0 0;"
+        : "flex:0 40 auto;min-width:12px;max-width:45%;margin:0 0 0 4px;";
+    return (
+      "display:inline-block;" + flex +
+      "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:middle;" +
+      "box-sizing:border-box;padding:0 5px;border-radius:8px;" +
+      "font-size:10.5px;line-height:15px;pointer-events:none;" +
+      "background:" + background + ";color:" + textColor(background) + ";"
+    );
+  }
+
   /** The badge for a row: by chat id first, then by exact title. */
   function badgeFor(state, title, id) {
     if (id && state.ids && Object.prototype.hasOwnProperty.call(state.ids, id)) {
@@ -55,7 +78,7 @@
     return null;
   }
 
-  const helpers = { textColor, safeColor, chatIdFromDataIds, badgeFor };
+  const helpers = { textColor, safeColor, badgeStyle, chatIdFromDataIds, badgeFor };
   if (typeof module !== "undefined" && module && module.exports) {
     module.exports = helpers; // node tests; `module` is shadowed to undefined in the page
     return;
@@ -77,12 +100,23 @@
     return [];
   }
 
+  const NOT_OURS = ":not([" + BADGE_ATTR + "])";
+
   function titleEl(row) {
     return (
-      row.querySelector('span[dir="auto"][title]') ||
-      row.querySelector("span[title]") ||
-      row.querySelector("[title]")
+      row.querySelector('span[dir="auto"][title]' + NOT_OURS) ||
+      row.querySelector("span[title]" + NOT_OURS) ||
+      row.querySelector("[title]" + NOT_OURS)
     );
+  }
+
+  /** The last message's preview: another titled span of the row, outside the name. */
+  function previewEl(row, nameEl) {
+    const spans = row.querySelectorAll("span[title]" + NOT_OURS);
+    for (const span of spans) {
+      if (span !== nameEl && !span.contains(nameEl) && !nameEl.contains(span)) return span;
+    }
+    return null;
   }
 
   function describe(row) {
@@ -103,17 +137,24 @@
     }
     const label = String(badge.label).slice(0, 40);
     const color = safeColor(badge.color);
-    if (existing && existing.getAttribute(BADGE_ATTR) === label + "|" + color) return;
+    const preview = previewEl(row, el);
+    const placement = preview ? "preview" : "title";
+    const key = label + "|" + color + "|" + placement;
+    const placed = existing
+      ? preview
+        ? existing.nextElementSibling === preview
+        : el.nextElementSibling === existing
+      : false;
+    if (placed && existing.getAttribute(BADGE_ATTR) === key) return;
     const span = existing || document.createElement("span");
-    span.setAttribute(BADGE_ATTR, label + "|" + color);
+    span.setAttribute(BADGE_ATTR, key);
     span.className = "wacrm-lead-badge";
     span.textContent = label;
-    span.title = "Situação no CV CRM: " + label;
-    span.style.cssText =
-      "display:inline-block;margin-left:6px;padding:0 6px;border-radius:8px;" +
-      "font-size:11px;line-height:16px;white-space:nowrap;pointer-events:none;" +
-      "background:" + color + ";color:" + textColor(color) + ";";
-    if (!existing) el.insertAdjacentElement("afterend", span);
+    span.style.cssText = badgeStyle(color, placement);
+    if (!placed) {
+      if (preview) preview.insertAdjacentElement("beforebegin", span);
+      else el.insertAdjacentElement("afterend", span);
+    }
   }
 
   function apply() {

@@ -425,11 +425,14 @@ def test_badges_script_in_a_real_page(qtbot: QtBot, tmp_path: Path) -> None:
     page = QWebEnginePage(profile)
     try:
         page.scripts().insert(build_badges_script(("http://wa.test/",)))
+        # Mariana's row has the last message's preview on a second line, as WhatsApp's have.
         html = (
             "<html><body><div id='pane-side' role='grid'>"
+            "<div role='row'><div><span dir='auto' title='Mariana Souza'>Mariana Souza</span>"
+            "</div><div><span title='Oi, tudo bem?'>Oi, tudo bem?</span></div></div>"
             + "".join(
                 f"<div role='row'><span dir='auto' title='{t}'>{t}</span></div>"
-                for t in ("Mariana Souza", "+55 11 99001-0005", "Sem lead")
+                for t in ("+55 11 99001-0005", "Sem lead")
             )
             + "</div></body></html>"
         )
@@ -457,6 +460,9 @@ def test_badges_script_in_a_real_page(qtbot: QtBot, tmp_path: Path) -> None:
         assert js("document.querySelectorAll('[data-wacrm-badge]').length", 0) == 1
         text = js("document.querySelector('.wacrm-lead-badge').textContent", 0)
         assert text == "Em Atendimento"
+        # on the preview's line, never beside (and squeezing) the contact's name
+        beside = "document.querySelector('.wacrm-lead-badge').nextElementSibling.title"
+        assert js(beside, 0) == "Oi, tudo bem?"
         # WhatsApp re-renders the list: the observer paints the badge again
         js(
             "(function(){const p=document.getElementById('pane-side');const h=p.innerHTML;"
@@ -468,6 +474,7 @@ def test_badges_script_in_a_real_page(qtbot: QtBot, tmp_path: Path) -> None:
             lambda: js("document.querySelectorAll('[data-wacrm-badge]').length", 0) == 1,
             timeout=5000,
         )
+        assert js(beside, 0) == "Oi, tudo bem?"  # repainted in the same place
         # a bad colour never reaches the style
         js(
             "window.__wacrmLeadBadges.set({ids:{}, titles:{'Sem lead':"
@@ -476,6 +483,12 @@ def test_badges_script_in_a_real_page(qtbot: QtBot, tmp_path: Path) -> None:
         )
         style = js("document.querySelector('.wacrm-lead-badge').style.cssText", 0)
         assert "url" not in style
+        # a row without a preview: after the name, and the first thing to give way
+        after_name = (
+            "Array.from(document.querySelectorAll('.wacrm-lead-badge'))"
+            ".map(b => b.previousElementSibling.title + '|' + b.style.flexShrink).join()"
+        )
+        assert js(after_name, 0) == "Sem lead|40"
     finally:
         for obj in (page, profile):
             if shiboken6.isValid(obj):

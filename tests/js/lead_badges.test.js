@@ -34,3 +34,20 @@ test("badges match by chat id first, then by exact title", () => {
   assert.equal(badges.badgeFor(state, "carlos", null), null);
   assert.equal(badges.badgeFor(state, "constructor", null), null);
 });
+
+test("the badge never takes room from the contact's name", () => {
+  // next to the last message's preview (which gives way): fixed, at most half the line
+  const line = badges.badgeStyle("#0275d8", "preview");
+  assert.match(line, /flex:0 0 auto;/);
+  assert.match(line, /max-width:50%;/);
+  // no preview found, after the name: shrinks first (40 × the name's 1), down to a pill
+  const title = badges.badgeStyle("#0275d8", "title");
+  assert.match(title, /flex:0 40 auto;/);
+  assert.match(title, /min-width:12px;/);
+  for (const style of [line, title]) {
+    assert.match(style, /text-overflow:ellipsis;/);
+    assert.match(style, /pointer-events:none;/);
+    assert.match(style, /background:#0275d8;color:#ffffff;/);
+  }
+  assert.doesNotMatch(badges.badgeStyle("red;background:url(x)", "title"), /url/);
+});
