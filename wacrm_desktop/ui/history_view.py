@@ -144,9 +144,11 @@ class HistoryDialog(QDialog):
         search_button = QPushButton(_("Buscar"))
         search_button.clicked.connect(self.run_search)
         self.search_box.setMinimumWidth(260)  # its placeholder is read whole
+        # A long profile name must not widen the window (the list shows it whole).
         self.profile_filter.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
+        self.profile_filter.setMinimumContentsLength(18)
         search_row = QHBoxLayout()
         search_row.addWidget(self.search_box, 1)
         for w in (self.profile_filter, self.only_this_chat, self.use_dates,
