@@ -151,7 +151,9 @@ def _show_error_dialog(message: str) -> None:
         from PySide6.QtWidgets import QApplication, QMessageBox
 
         app = QApplication.instance() or QApplication(_qt_argv(sys.argv[0]))
-        box = QMessageBox(QMessageBox.Icon.Critical, "WACRM Desktop", message)
+        # The stderr line reads "wacrm: o WACRM…"; alone in a dialog it starts as a sentence.
+        sentence = message[:1].upper() + message[1:]
+        box = QMessageBox(QMessageBox.Icon.Critical, "WACRM Desktop", sentence)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy a path
         box.exec()
         app.processEvents()
