@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..core.i18n import N_, _
 
@@ -83,7 +83,34 @@ def run_embedded_server_main(argv: list[str]) -> int:
         threading.Thread(target=_watch_parent, name="parent-watchdog", daemon=True).start()
     from secantus.cli import main as secantus_main  # heavy import: only in the server process
 
+    _wait_in_slices()
     return int(secantus_main(args) or 0)
+
+
+def _wait_in_slices() -> None:
+    """WORKAROUND (SecantusDB 0.7, CPython): the server's main thread waits on an Event without
+    a timeout. A SIGTERM the kernel hands to one of its other threads sets CPython's pending
+    flag but never wakes that wait, so the stop handler did not run and the app had to kill
+    the server after 10 s (about one stop in ten, reproduced with py-spy: main thread idle in
+    ``SecantusDBServer.wait``). Waiting in 0.2 s slices lets the main thread run the handler.
+    """
+    try:
+        from secantus.server import SecantusDBServer
+    except ImportError:
+        return
+    original = getattr(SecantusDBServer, "wait", None)
+    if original is None:
+        return
+
+    def wait(self: Any) -> None:
+        event = getattr(self, "_stop_event", None)
+        if not isinstance(event, threading.Event):
+            original(self)  # a SecantusDB whose internals changed: its own wait
+            return
+        while not event.wait(0.2):
+            pass
+
+    SecantusDBServer.wait = wait  # type: ignore[method-assign]
 
 
 def _watch_parent() -> None:
@@ -389,9 +416,10 @@ class EmbeddedMongo:
         self._remove_pid_file()
 
     def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
+        # One stop signal only. Closing the watchdog pipe first made the server signal itself
+        # as well: a second SIGTERM that lands while SecantusDB's handler is still stopping
+        # re-enters it and can wedge the shutdown until the kill below (seen: 2 stops in 12).
+        # The pipe is closed once the process is gone (or if it ignores the signal).
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -400,6 +428,9 @@ class EmbeddedMongo:
                 log.warning("embedded MongoDB did not stop in %.0fs; killing it", self.stop_timeout)
                 proc.kill()
                 proc.wait(timeout=5)
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         self._join_stderr()
 
     def kill(self) -> None:
