@@ -40,7 +40,7 @@ from mongoengine import (
     ListField,
     StringField,
 )
-from pymongo import DeleteMany, ReplaceOne, UpdateOne
+from pymongo import DeleteMany, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.write_concern import WriteConcern
@@ -58,15 +58,32 @@ from wacrm_desktop.core.history_model import (
     render_chat,
     tokens,
 )
+from wacrm_desktop.core.message_copies import (
+    Copy,
+    CopyKey,
+    Links,
+    MergedCopies,
+    alias_ref,
+    chat_of_copy,
+    copy_ids,
+    copy_key,
+    copy_refs,
+    merge_copies,
+    sender_ref,
+    stub_ref,
+)
 from wacrm_desktop.core.phones import mask, ninth_digit_variants
 from wacrm_desktop.core.ports import JournalEntry, SearchQuery
-from wacrm_desktop.core.whatsapp import chat_of_message_id
+from wacrm_desktop.core.whatsapp import chat_of_message_id, parse_message_id
 
 log = logging.getLogger("wacrm.store")
 
 #: 1: first release. 2: edits/revokes/reactions, every MessageEvent field, search words,
 #: contact phone and lead id on messages, @lid ids on chats, ``rev``, profiles, audit.
-SCHEMA_VERSION = 2
+#: 3: one document per message whatever its PN/LID spelling (``aliases``, ``alias_chats``,
+#: ``copy_refs`` on messages, ``alias_messages`` on chats, ``merge_pending`` on lids), every
+#: LID↔phone link in ``lids``.
+SCHEMA_VERSION = 3
 DEFAULT_ALIAS = "wacrm"
 
 #: Keys of the plain dicts returned by the read methods (same shape as the cache entries):
@@ -140,6 +157,11 @@ class _MessageBase(Document):
     phone = StringField()  # the contact's phone (from the chat), for the team view and erasure
     lead_id = StringField()  # CV CRM lead of the chat, when linked
     words = ListField(StringField())  # search tokens (core.history_model.message_words)
+    # Copies of this message under another PN/LID spelling of its chat or sender
+    # (core.message_copies): their ids, and the other chats they were captured in.
+    aliases = ListField(StringField())
+    alias_chats = ListField(StringField())
+    copy_refs = ListField(StringField())  # lookup keys (core.message_copies.copy_refs)
     rev = IntField()  # optimistic concurrency of read-join-write
     first_seen_at = DateTimeField()
     updated_at = DateTimeField()
@@ -155,6 +177,9 @@ class _MessageBase(Document):
             {"fields": ["lead_id", "t"], "name": "lead_timeline", "sparse": True},
             {"fields": ["words"], "name": "search_words"},
             {"fields": ["t"], "name": "retention"},
+            # Sparse, one for every PN/LID copy lookup: SecantusDB pays ~5 % of its insert
+            # throughput per index, present field or not.
+            {"fields": ["copy_refs"], "name": "copy_refs", "sparse": True},
         ],
     }
 
@@ -173,6 +198,7 @@ class _ChatDoc(Document):
     is_group = BooleanField()
     last_t = IntField()
     recent_ts = ListField(IntField())  # newest distinct message times: a read hint
+    alias_messages = BooleanField()  # messages stored under another chat's id show here too
     lead_id = StringField()
     rev = IntField()
     first_seen_at = DateTimeField()
@@ -234,6 +260,10 @@ def document_classes(alias: str) -> tuple[type[_MessageBase], type[_ChatDoc]]:
         return found
 
 
+def _phone_wid(phone: str) -> str:
+    return f"{phone}@c.us"
+
+
 def message_doc_id(profile_id: str, wa_id: str) -> str:
     return f"{profile_id}/{wa_id}"
 
@@ -283,6 +313,7 @@ class ParsedBatch:
 
     def __init__(self) -> None:
         self.messages: dict[str, tuple[str, str, dict[str, Any]]] = {}  # id -> (profile, wa, part)
+        self.seqs: dict[str, int] = {}  # message doc id -> its first journal seq in the batch
         self.chats: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (profile, partial)
         self.lids: dict[str, str] = {}  # lid -> phone
         self.profiles: dict[str, dict[str, Any]] = {}  # profile id -> {name, at}
@@ -319,6 +350,7 @@ def parse_batch(entries: Sequence[JournalEntry]) -> ParsedBatch:
         found = out.messages.get(doc_id)
         merged = join_messages(found[2], partial) if found else partial
         out.messages[doc_id] = (entry.profile_id, wa_id, merged)
+        out.seqs[doc_id] = min(entry.seq, out.seqs.get(doc_id, entry.seq))
         if kind == "message":
             chat = chat_partial_of_message(payload)
             if chat is not None:
@@ -371,6 +403,9 @@ class MongoHistoryStore:
         self._message_cls, self._chat_cls = document_classes(alias)
         self._connected = False
         self._lock = threading.Lock()
+        #: LID↔phone links whose PN/LID copies must still be merged (``lids.merge_pending``,
+        #: left by a migration or an interrupted batch) are looked up once per connection.
+        self._sweep_due = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -400,6 +435,7 @@ class MongoHistoryStore:
                 self._ensure_indexes()
                 self._connected = True
                 self.migrate()
+                self._sweep_due = True
             except BaseException:
                 self._connected = False
                 mongoengine.disconnect(self.alias)
@@ -428,13 +464,7 @@ class MongoHistoryStore:
         ~1M messages take minutes on SecantusDB) must not hit the 60 s socket timeout of the
         write path, or connect() would fail and be retried forever.
         """
-        client: pymongo.MongoClient = pymongo.MongoClient(
-            uri_without_database(self.uri),
-            serverSelectionTimeoutMS=self._timeout_ms,
-            connectTimeoutMS=self._timeout_ms,
-            socketTimeoutMS=None,
-            appname="wacrm-desktop-indexes",
-        )
+        client = self._long_client("indexes")
         try:
             db = client[self.db_name]
             for cls in (self._message_cls, self._chat_cls):
@@ -445,8 +475,21 @@ class MongoHistoryStore:
                     for spec in cls._meta["index_specs"]
                 ]
                 db[cls._meta["collection"]].create_indexes(models)
+            # The reverse of a link: the LIDs of a phone (copy lookups, erasure).
+            db["lids"].create_indexes([pymongo.IndexModel([("phone", 1)], name="phone")])
         finally:
             client.close()
+
+    def _long_client(self, purpose: str) -> pymongo.MongoClient:
+        """A client without socket timeout, for one-off work over whole collections (index
+        builds, migrations) that may outlast the write path's 60 s."""
+        return pymongo.MongoClient(
+            uri_without_database(self.uri),
+            serverSelectionTimeoutMS=self._timeout_ms,
+            connectTimeoutMS=self._timeout_ms,
+            socketTimeoutMS=None,
+            appname=f"wacrm-desktop-{purpose}",
+        )
 
     def _db(self) -> Any:
         if not self._connected:
@@ -505,6 +548,9 @@ class MongoHistoryStore:
         if found and found < 2:
             moved = self._migrate_1_to_2()
             log.info("history schema migrated v1 -> v2 (%d documents)", moved)
+        if found and found < 3:
+            links, keyed = self._migrate_2_to_3()
+            log.info("history schema migrated v2 -> v3 (%d links, %d keyed messages)", links, keyed)
         if found < SCHEMA_VERSION:
             self._other("meta").update_one(
                 {"_id": "schema"},
@@ -550,6 +596,47 @@ class MongoHistoryStore:
             moved += len(ops)
         return moved
 
+    def _migrate_2_to_3(self) -> tuple[int, int]:
+        """Every LID↔phone link into ``lids``, each marked ``merge_pending``; ``copy_refs`` on
+        stubs and group messages. The merges themselves run on the writer's first batch
+        (`_sweep_links`), which also brings the recent-message cache up to date; until then
+        readers see the copies a v2 database kept, as before."""
+        lids = self._other("lids")
+        ops: list[Any] = []
+        for chat in self._chats().find(
+            {"lid": {"$ne": None}, "phone": {"$ne": None}, "is_group": {"$ne": True}},
+            {"lid": 1, "phone": 1},
+        ):
+            lid, phone = chat.get("lid"), chat.get("phone")
+            if isinstance(lid, str) and lid.endswith("@lid") and isinstance(phone, str):
+                ops.append(UpdateOne({"_id": lid}, {"$max": {"phone": phone}}, upsert=True))
+        for chunk in _chunks(ops):
+            _bulk_write(lids, list(chunk))
+        links = lids.update_many({}, {"$set": {"merge_pending": True}}).matched_count
+        messages = self._messages()
+        # One pass over every message (no index can find stubs and group messages of a v2
+        # database), on a client without socket timeout; only the few that get keys are written.
+        client = self._long_client("migration")
+        ref_ops: list[Any] = []
+        keyed = 0
+        try:
+            scan = client[self.db_name][messages.name].find(
+                {}, {"wa_id": 1, "chat_id": 1, "alias_chats": 1}, batch_size=1000
+            )
+            for doc in scan:
+                refs = copy_refs(str(doc.get("wa_id", "")), doc)
+                if refs:
+                    ref_ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"copy_refs": refs}}))
+                    keyed += 1
+                if len(ref_ops) >= _IN_CHUNK:
+                    _bulk_write(messages, ref_ops)
+                    ref_ops = []
+        finally:
+            client.close()
+        if ref_ops:
+            _bulk_write(messages, ref_ops)
+        return int(links), keyed
+
     @staticmethod
     def _chat_ref(doc: Mapping[str, Any]) -> tuple[str, str | None]:
         chat = doc.get("chat_id") or chat_of_message_id(str(doc.get("wa_id", "")))
@@ -561,9 +648,14 @@ class MongoHistoryStore:
         """Write a batch (idempotent, order-free); returns the views of the messages it touched.
 
         Every write is on disk when this returns (see `_journal_barrier`). Raises on failure
-        (the journal then keeps the entries; re-applying them is harmless).
+        (the journal then keeps the entries; re-applying them is harmless). An empty batch
+        finishes the PN/LID merges a migration or an interrupted batch left (`_sweep_links`).
+
+        Besides message views the list may hold *merge markers* ``{"id", "profile_id",
+        "merged_into", "chats"}``: a stored document became an alias of another (PN/LID copies
+        of one message); cached lists of those chats are stale.
         """
-        if not entries:
+        if not entries and not self._sweep_due:
             return []
         views = self._apply_unjournaled(entries)
         self._journal_barrier()
@@ -574,18 +666,13 @@ class MongoHistoryStore:
         now = datetime.now(UTC)
         if batch.profiles:
             self._write_profiles(batch.profiles, now)
-        lid_phones = dict(batch.lids)
-        if batch.lids:
-            self._write_lids(batch.lids)
-        chat_lids = {p["lid"] for _, p in batch.chats.values() if p.get("lid")} - set(lid_phones)
-        if chat_lids:
-            for doc in self._other("lids", batch=True).find({"_id": {"$in": sorted(chat_lids)}}):
-                lid_phones[doc["_id"]] = doc["phone"]
+        links, pending = self._batch_links(batch)
         chat_partials: dict[str, tuple[str, dict[str, Any]]] = {}
         for doc_id, (profile, partial) in batch.chats.items():
             lid = partial.get("lid")
-            if lid in lid_phones and not partial.get("phone"):
-                partial = {**partial, "phone": lid_phones[lid]}
+            phone = links.phone_of(lid) if isinstance(lid, str) else None
+            if phone and not partial.get("phone"):
+                partial = {**partial, "phone": phone}
             chat_partials[doc_id] = (profile, partial)
         phone_found: list[dict[str, Any]] = []
 
@@ -603,20 +690,121 @@ class MongoHistoryStore:
                 {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
                 {"$set": {"phone": chat["phone"]}, "$inc": {"rev": 1}},
             )
-        if batch.lids:
-            self._propagate_lid_phones(batch.lids, now)
-        if not batch.messages:
-            return []
+        if pending:
+            self._propagate_lid_phones(pending, now)
+        views = self._write_messages(batch, links, chats, now) if batch.messages else []
+        if pending:
+            views += self._merge_linked_copies(pending, links, now)
+            done = [UpdateOne({"_id": lid, "phone": p}, {"$unset": {"merge_pending": ""}})
+                    for lid, p in sorted(pending.items())]  # fmt: skip
+            for chunk in _chunks(done):
+                _bulk_write(self._other("lids", batch=True), list(chunk))
+        return views
+
+    def _batch_links(self, batch: ParsedBatch) -> tuple[Links, dict[str, str]]:
+        """LID↔phone links for this batch, and the links whose copies must be merged now.
+
+        Reads ``lids`` once for the LIDs and once for the phones the batch names (ids, chats,
+        ``lid_phone`` events): indexed, one or two queries per batch whatever its size. Links the
+        batch reveals for the first time (``lid_phone`` events, a ``@lid`` chat's phone, a
+        phone chat's LID) are stored marked ``merge_pending`` until `_merge_linked_copies` ran,
+        so a crash in between is finished by the replay.
+        """
+        revealed: dict[str, str] = dict(batch.lids)
+        lid_ids: set[str] = set(batch.lids)
+        phones: set[str] = set(batch.lids.values())
+        for _profile, chat in batch.chats.values():
+            lid, phone = chat.get("lid"), chat.get("phone")
+            if isinstance(lid, str):
+                lid_ids.add(lid)
+            if isinstance(phone, str):
+                phones.add(phone)
+            if isinstance(lid, str) and isinstance(phone, str) and not chat.get("is_group"):
+                revealed[lid] = max(phone, revealed.get(lid, phone))
+        for _profile, wa_id, _part in batch.messages.values():
+            key = parse_message_id(wa_id)
+            if key is None:
+                continue
+            for wid in (key.remote, key.participant):
+                if wid and wid.endswith("@lid"):
+                    lid_ids.add(wid)
+                elif wid and wid.endswith("@c.us"):
+                    phones.add(wid[: -len("@c.us")])
+        lids = self._other("lids", batch=True)
+        stored: dict[str, Mapping[str, Any]] = {}
+        for field, values in (("_id", lid_ids), ("phone", phones)):
+            for chunk in _chunks(sorted(values)):
+                for doc in lids.find({field: {"$in": list(chunk)}}):
+                    stored[doc["_id"]] = doc
+        if self._sweep_due:
+            for doc in self._sweep_links():
+                stored[doc["_id"]] = doc
+        links = Links(
+            {lid: d["phone"] for lid, d in stored.items() if isinstance(d.get("phone"), str)}
+        )
+        pending = {
+            lid: d["phone"]
+            for lid, d in stored.items()
+            if d.get("merge_pending") and isinstance(d.get("phone"), str)
+        }
+        new: dict[str, str] = {}
+        for lid, phone in revealed.items():
+            old = stored.get(lid, {}).get("phone")
+            if lid.endswith("@lid") and phone.isdigit() and (old is None or phone > old):
+                new[lid] = phone
+        if new:
+            ops = [
+                UpdateOne(
+                    {"_id": lid},
+                    {"$max": {"phone": phone}, "$set": {"merge_pending": True}},
+                    upsert=True,
+                )
+                for lid, phone in sorted(new.items())
+            ]
+            _bulk_write(lids, ops)
+            for lid, phone in new.items():
+                links.add(lid, phone)
+                pending[lid] = links.phone_of(lid) or phone
+        return links, pending
+
+    def _sweep_links(self) -> list[dict[str, Any]]:
+        """The links still marked ``merge_pending`` (once per connection)."""
+        self._sweep_due = False
+        return list(self._other("lids", batch=True).find({"merge_pending": True}))
+
+    def _write_messages(
+        self, batch: ParsedBatch, links: Links, chats: dict[str, dict[str, Any]], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Messages of ids with one spelling go the plain way (insert first, read-join-write);
+        ids with PN/LID spellings are grouped with their copies (`_write_copies`)."""
+        message_partials: dict[str, tuple[str, tuple[str, dict[str, Any]]]] = {}
+        groups: dict[tuple[str, CopyKey], list[Copy]] = {}
+        for doc_id, (profile, wa_id, part) in batch.messages.items():
+            key = parse_message_id(wa_id)
+            if key is not None and len(copy_ids(wa_id, links)) > 1:
+                copy = Copy(wa_id, part=part, seq=batch.seqs.get(doc_id, 0))
+                groups.setdefault((profile, copy_key(key, links)), []).append(copy)
+            else:
+                message_partials[doc_id] = (profile, (wa_id, part))
+        views: list[dict[str, Any]] = []
+        if message_partials:
+            views += self._write_plain(message_partials, chats, now)
+        if groups:
+            views += self._write_copies(groups, links, chats, now)
+        return views
+
+    def _write_plain(
+        self,
+        message_partials: Mapping[str, tuple[str, tuple[str, dict[str, Any]]]],
+        chats: dict[str, dict[str, Any]],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
         missing = {
             chat_doc_id(p, c)
-            for p, w, part in batch.messages.values()
+            for p, (w, part) in message_partials.values()
             if (c := part.get("chat_id") or chat_of_message_id(w))
         } - set(chats)
         chats.update(self._chat_docs(missing))
-        message_partials = {
-            doc_id: (profile, (wa_id, part))
-            for doc_id, (profile, wa_id, part) in batch.messages.items()
-        }
 
         def render(
             old: dict[str, Any] | None, item: tuple[str, dict[str, Any]], profile: str, _key: str
@@ -632,12 +820,195 @@ class MongoHistoryStore:
         # try a plain insert first (the server's fastest path); ids that exist fall back to
         # read-join-write. Acks, edits, reactions and revokes go straight to read-join-write.
         likely_new = {
-            doc_id for doc_id, (_p, _w, part) in batch.messages.items() if part.get("chat_id")
+            doc_id for doc_id, (_p, (_w, part)) in message_partials.items() if part.get("chat_id")
         }
         written = self._read_join_write(
             self._messages(batch=True), message_partials, render, insert_first=likely_new
         )
         return [message_view(doc) for doc in written.values()]
+
+    def _write_copies(
+        self,
+        groups: Mapping[tuple[str, CopyKey], list[Copy]],
+        links: Links,
+        chats: dict[str, dict[str, Any]],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """One document per message for ids that have other PN/LID spellings.
+
+        Reads every spelling of every id in one ``_id $in`` query (per round), merges the stored
+        copies and the batch's (`core.message_copies.merge_copies`), writes the kept document
+        first (insert, or replace guarded by ``rev``) and only then deletes the absorbed ones
+        (guarded by ``rev`` too): a crash in between leaves both, and the next batch or sweep
+        merges them again to the same result. Groups that lost a race are re-read and redone.
+        """
+        messages = self._messages(batch=True)
+        views: list[dict[str, Any]] = []
+        todo = dict(groups)
+        for round_no in range(_MAX_WRITE_ROUNDS):
+            if not todo:
+                break
+            wanted: dict[tuple[str, CopyKey], list[str]] = {}
+            for (profile, ck), copies in todo.items():
+                ids = {i for c in copies for i in copy_ids(c.wa_id, links)}
+                wanted[(profile, ck)] = [message_doc_id(profile, i) for i in sorted(ids)]
+            existing: dict[str, dict[str, Any]] = {}
+            every = sorted({i for ids in wanted.values() for i in ids})
+            for chunk in _chunks(every):
+                for doc in messages.find({"_id": {"$in": list(chunk)}}, batch_size=_READ_BATCH):
+                    existing[doc["_id"]] = doc
+            plans: dict[tuple[str, CopyKey], tuple[MergedCopies, dict[str, Any] | None]] = {}
+            for group, copies in todo.items():
+                parts = {c.wa_id: c for c in copies if c.part is not None}
+                merged_in: list[Copy] = []
+                for doc_id in wanted[group]:
+                    doc = existing.get(doc_id)
+                    wa_id = doc_id.split("/", 1)[1]
+                    if doc is None and wa_id not in parts:
+                        continue
+                    part = parts.get(wa_id)
+                    merged_in.append(
+                        Copy(wa_id, doc=doc, part=part.part if part else None,
+                             seq=part.seq if part else 0)
+                    )  # fmt: skip
+                if not merged_in:
+                    continue  # a sweep's documents were deleted meanwhile (erasure, retention)
+                plan = merge_copies(merged_in)
+                old = plan.primary.doc
+                if old is not None and not plan.absorbed and all(c.part is None for c in merged_in):
+                    continue  # nothing new (a sweep over copies merged already)
+                plans[group] = (plan, dict(old) if old is not None else None)
+            missing = {
+                chat_doc_id(g[0], c)
+                for g, (plan, _old) in plans.items()
+                if isinstance(c := plan.joined.get("chat_id"), str)
+            } - set(chats)
+            chats.update(self._chat_docs(missing))
+            inserts: dict[str, dict[str, Any]] = {}
+            replaces: dict[str, dict[str, Any]] = {}
+            olds: dict[str, dict[str, Any]] = {}
+            group_of: dict[str, tuple[str, CopyKey]] = {}
+            finals: dict[tuple[str, CopyKey], dict[str, Any]] = {}
+            for group, (plan, old) in plans.items():
+                profile = group[0]
+                chat = plan.joined.get("chat_id")
+                chat_doc = chats.get(chat_doc_id(profile, chat)) if isinstance(chat, str) else None
+                new = self._render_message(
+                    plan.joined, old, profile, plan.primary.wa_id, chat_doc, now,
+                    copies=(plan.aliases, plan.alias_chats),
+                )  # fmt: skip
+                doc_id = new["_id"]
+                group_of[doc_id] = group
+                finals[group] = new
+                if old is None:
+                    inserts[doc_id] = new
+                elif not plan.absorbed and _same_content(old, new):
+                    finals[group] = old
+                else:
+                    replaces[doc_id] = new
+                    olds[doc_id] = old
+            failed: set[tuple[str, CopyKey]] = set()
+            if inserts:
+                failed |= {group_of[i] for i in _insert_many(messages, list(inserts.values()))}
+            if replaces:
+                failed |= {group_of[i] for i in self._replace_guarded(messages, olds, replaces)}
+            deletes: dict[str, tuple[tuple[str, CopyKey], Any]] = {}
+            for group, (plan, _old) in plans.items():
+                if group not in failed:
+                    for copy in plan.absorbed:
+                        doc_id = message_doc_id(group[0], copy.wa_id)
+                        deletes[doc_id] = (group, (copy.doc or {}).get("rev"))
+            if deletes:
+                ops = [DeleteOne({"_id": i, "rev": rev}) for i, (_g, rev) in deletes.items()]
+                result = _bulk_write(messages, ops)
+                if result.deleted_count < len(ops):
+                    left = messages.find({"_id": {"$in": list(deletes)}}, {"_id": 1})
+                    failed |= {deletes[d["_id"]][0] for d in left}
+            flagged: set[str] = set()
+            for group, (plan, _old) in plans.items():
+                if group in failed:
+                    continue
+                profile = group[0]
+                final = finals[group]
+                views.append(message_view(final))
+                flagged |= {chat_doc_id(profile, c) for c in plan.alias_chats}
+                if plan.absorbed:
+                    chats_of = {c for c in (final.get("chat_id"), *plan.alias_chats) if c}
+                    chats_of |= {c for a in plan.absorbed if (c := chat_of_copy(a))}
+                    for copy in plan.absorbed:
+                        views.append(
+                            {"id": copy.wa_id, "profile_id": profile,
+                             "merged_into": plan.primary.wa_id, "chats": sorted(chats_of)}
+                        )  # fmt: skip
+            if flagged:
+                self._chats(batch=True).update_many(
+                    {"_id": {"$in": sorted(flagged)}, "alias_messages": {"$ne": True}},
+                    {"$set": {"alias_messages": True}, "$inc": {"rev": 1}},
+                )
+            todo = {g: todo[g] for g in failed}
+            if todo:
+                log.debug("re-merging %d messages changed concurrently", len(todo))
+                time.sleep(0.005 * (round_no + 1))
+        if todo:
+            raise StoreWriteError(f"merging copies failed: {len(todo)} message(s) kept changing")
+        return views
+
+    def _merge_linked_copies(
+        self, pending: Mapping[str, str], links: Links, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Links learnt now (or left pending): merge copies stored under both spellings.
+
+        Only what can hold copies is read: stubs and group messages whose id names one of the
+        contact's spellings (``copy_refs``), and the messages of a profile's chats when it has
+        the contact under two spellings. A few indexed queries per batch that learns links.
+        """
+        spellings: set[str] = set()
+        for lid, phone in pending.items():
+            spellings |= {lid, *links.spellings(_phone_wid(phone))}
+        if not spellings:
+            return []
+        phones = sorted({p for p in pending.values()})
+        messages = self._messages(batch=True)
+        # (profile, person) -> chat spellings with something stored
+        present: dict[tuple[str, str], set[str]] = {}
+        for chunk in _chunks(phones):
+            for chat in self._chats(batch=True).find(
+                {"phone": {"$in": list(chunk)}}, {"profile_id": 1, "chat_id": 1, "is_group": 1}
+            ):
+                chat_id = chat.get("chat_id")
+                if isinstance(chat_id, str) and chat_id in spellings and not chat.get("is_group"):
+                    present.setdefault((chat["profile_id"], links.person(chat_id)), set()).add(
+                        chat_id
+                    )
+        found: dict[tuple[str, CopyKey], set[str]] = {}
+
+        def add(profile: str, wa_id: str) -> None:
+            key = parse_message_id(wa_id)
+            if key is not None:
+                found.setdefault((profile, copy_key(key, links)), set()).add(wa_id)
+
+        # Stubs waiting under a spelling, and group messages whose id names the contact.
+        every = sorted(spellings)
+        refs = [stub_ref(w) for w in every] + [sender_ref(w) for w in every]
+        for chunk in _chunks(refs):
+            for doc in messages.find(
+                {"copy_refs": {"$in": list(chunk)}}, {"profile_id": 1, "wa_id": 1, "chat_id": 1}
+            ):
+                add(doc["profile_id"], doc["wa_id"])
+                chat = chat_of_message_id(doc["wa_id"])
+                if not doc.get("chat_id") and chat in spellings:
+                    present.setdefault((doc["profile_id"], links.person(chat)), set()).add(chat)
+        # A profile with the contact under two spellings: every message of those chats.
+        for (profile, _person), chat_ids in sorted(present.items()):
+            if len(chat_ids) < 2:
+                continue
+            for chat_id in sorted(chat_ids):  # one equality each: `$in` here is a full scan
+                for doc in messages.find({"profile_id": profile, "chat_id": chat_id}, {"wa_id": 1}):
+                    add(profile, doc["wa_id"])
+        groups = {g: [Copy(w) for w in sorted(ids)] for g, ids in found.items() if len(ids) > 1}
+        if not groups:
+            return []
+        return self._write_copies(groups, links, {}, now)
 
     def _render_message(
         self,
@@ -647,12 +1018,27 @@ class MongoHistoryStore:
         wa_id: str,
         chat: Mapping[str, Any] | None,
         now: datetime,
+        *,
+        copies: tuple[list[str], list[str]] | None = None,
     ) -> dict[str, Any]:
+        """The stored document. `copies`: (aliases, alias_chats) a merge computed; without it
+        the document keeps the ones it has."""
         doc = normalized_message(joined)
         for name in ("phone", "lead_id"):
             value = (chat or {}).get(name) or (old or {}).get(name)
             if value:
                 doc[name] = value
+        if copies is not None:
+            for name, values in zip(("aliases", "alias_chats"), copies, strict=True):
+                if values:
+                    doc[name] = list(values)
+                else:
+                    doc.pop(name, None)
+        refs = copy_refs(wa_id, doc)
+        if refs:
+            doc["copy_refs"] = refs
+        else:
+            doc.pop("copy_refs", None)
         doc["words"] = message_words(doc)
         doc.update(
             _id=message_doc_id(profile_id, wa_id),
@@ -784,28 +1170,31 @@ class MongoHistoryStore:
         ]
         _bulk_write(self._other("profiles", batch=True), ops)
 
-    def _write_lids(self, lids: Mapping[str, str]) -> None:
-        ops = [
-            UpdateOne({"_id": lid}, {"$max": {"phone": p}}, upsert=True) for lid, p in lids.items()
-        ]
-        _bulk_write(self._other("lids", batch=True), ops)
-
     def _propagate_lid_phones(self, lids: Mapping[str, str], now: datetime) -> None:
         """A phone revealed for a @lid reaches that contact's chats and their messages."""
         chats = self._chats(batch=True)
-        for lid, phone in lids.items():
-            targets = list(chats.find({"lid": lid, "phone": None}, {"profile_id": 1, "chat_id": 1}))
-            if not targets:
-                continue
-            chats.update_many(
-                {"_id": {"$in": [c["_id"] for c in targets]}, "phone": None},
-                {"$set": {"phone": phone, "phone_unknown": False, "updated_at": now}},
+        targets: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(lids)):
+            query = {"lid": {"$in": list(chunk)}, "phone": None}
+            targets += chats.find(query, {"profile_id": 1, "chat_id": 1, "lid": 1})
+        if not targets:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": c["_id"], "phone": None},
+                {
+                    "$set": {"phone": lids[c["lid"]], "phone_unknown": False, "updated_at": now},
+                    "$inc": {"rev": 1},
+                },
+            )  # fmt: skip
+            for c in targets
+        ]
+        _bulk_write(chats, ops)
+        for chat in targets:
+            self._messages(batch=True).update_many(
+                {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
+                {"$set": {"phone": lids[chat["lid"]]}, "$inc": {"rev": 1}},
             )
-            for chat in targets:
-                self._messages(batch=True).update_many(
-                    {"profile_id": chat["profile_id"], "chat_id": chat["chat_id"], "phone": None},
-                    {"$set": {"phone": phone}, "$inc": {"rev": 1}},
-                )
 
     def link_lead(self, profile_id: str, chat_id: str, lead_id: str | None) -> int:
         """Link (or unlink) a chat to a CV CRM lead; its messages follow (count returned)."""
@@ -813,10 +1202,11 @@ class MongoHistoryStore:
             {"$set": {"lead_id": lead_id}} if lead_id else {"$unset": {"lead_id": ""}}
         )
         self._chats().update_one({"_id": chat_doc_id(profile_id, chat_id)}, update)
-        result = self._messages().update_many(
-            {"profile_id": profile_id, "chat_id": chat_id}, {**update, "$inc": {"rev": 1}}
-        )
-        return int(result.modified_count)
+        modified = 0
+        for query in _shown_in(profile_id, chat_id):
+            result = self._messages().update_many(query, {**update, "$inc": {"rev": 1}})
+            modified += int(result.modified_count)
+        return modified
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -833,14 +1223,21 @@ class MongoHistoryStore:
         if limit <= 0:
             return []
         chat_key = chat_doc_id(profile_id, chat_id)
-        chat = self._chats().find_one({"_id": chat_key}, {"recent_ts": 1, "rev": 1}) or {}
-        query: dict[str, Any] = {"profile_id": profile_id, "chat_id": chat_id}
+        chat = (
+            self._chats().find_one(
+                {"_id": chat_key}, {"recent_ts": 1, "rev": 1, "alias_messages": 1}
+            )
+            or {}
+        )
+        queries: list[dict[str, Any]] = _shown_in(profile_id, chat_id)
+        if not chat.get("alias_messages"):
+            queries = queries[:1]  # no message of another chat's id shows here
         bound = recent_times_bound(chat.get("recent_ts"), limit)
         found: list[dict[str, Any]] = []
         if bound is not None:
-            found = self._newest(query | {"t": {"$gte": bound}}, limit)
+            found = self._newest_of(queries, {"t": {"$gte": bound}}, limit)
         if len(found) < limit:
-            found = self._newest(query, limit)
+            found = self._newest_of(queries, {}, limit)
             if chat and found:
                 self._heal_recent_times(chat, [d["t"] for d in found if "t" in d])
         docs = [message_view(d) for d in found]
@@ -851,6 +1248,19 @@ class MongoHistoryStore:
     def _newest(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         cursor = self._messages().find(query, {"words": 0}).sort("t", pymongo.DESCENDING)
         return list(cursor.limit(limit))
+
+    def _newest_of(
+        self, queries: list[dict[str, Any]], extra: dict[str, Any], limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` documents matching any of `queries` (each ANDed with `extra`)."""
+        if len(queries) == 1:
+            return self._newest(queries[0] | extra, limit)
+        found: dict[str, dict[str, Any]] = {}
+        for query in queries:
+            for doc in self._newest(query | extra, limit):
+                found[doc["_id"]] = doc
+        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]), reverse=True)
+        return ordered[:limit]
 
     def _heal_recent_times(self, chat: Mapping[str, Any], times: list[int]) -> None:
         """Merge the times a full read saw into the chat's hint (chats stored before it, or
@@ -891,7 +1301,7 @@ class MongoHistoryStore:
         Brazilian numbers match with or without the ninth digit. ``limit <= 0``: everything.
         """
         phone = phone or self._chat_phone(profile_id, chat_id)
-        queries: list[dict[str, Any]] = [{"profile_id": profile_id, "chat_id": chat_id}]
+        queries = _shown_in(profile_id, chat_id)
         if phone:
             queries.append({"phone": {"$in": sorted(ninth_digit_variants(phone) | {phone})}})
         found: dict[str, dict[str, Any]] = {}
@@ -927,8 +1337,6 @@ class MongoHistoryStore:
             condition["$and"] = [{"phone": {"$regex": d}} for d in digits]
         if query.profile_id:
             condition["profile_id"] = query.profile_id
-        if query.chat_id:
-            condition["chat_id"] = query.chat_id
         t_range: dict[str, int] = {}
         if query.since_t is not None:
             t_range["$gte"] = query.since_t
@@ -938,13 +1346,22 @@ class MongoHistoryStore:
             condition["t"] = t_range
         if not words and not digits and not query.chat_id:
             return []
-        cursor = (
-            self._messages()
-            .find(condition, {"words": 0})
-            .sort("t", pymongo.DESCENDING)
-            .limit(max(1, query.limit))
-        )
-        return [message_view(d) for d in cursor]
+        limit = max(1, query.limit)
+        conditions = [condition]
+        if query.chat_id:
+            # Stored under the chat, or a copy arrived there (two queries: `$or` is a full scan
+            # on SecantusDB).
+            conditions = [
+                {**condition, "chat_id": query.chat_id},
+                {**condition, "copy_refs": alias_ref(query.chat_id)},
+            ]
+        found: dict[str, dict[str, Any]] = {}
+        for cond in conditions:
+            cursor = self._messages().find(cond, {"words": 0}).sort("t", pymongo.DESCENDING)
+            for doc in cursor.limit(limit):
+                found[doc["_id"]] = doc
+        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]), reverse=True)
+        return [message_view(d) for d in ordered[:limit]]
 
     def count_messages(self, profile_id: str | None = None) -> int:
         """Stored messages (stubs without their message are not counted)."""
@@ -986,6 +1403,11 @@ class MongoHistoryStore:
         }
         return sorted({(d["profile_id"], d["chat_id"]) for d in self._chats().find(query)})
 
+    def contact_lids(self, phone: str) -> list[str]:
+        """The ``@lid`` ids WhatsApp linked to this phone (ninth digit tolerated)."""
+        variants = sorted(ninth_digit_variants(phone) | {phone})
+        return sorted(d["_id"] for d in self._other("lids").find({"phone": {"$in": variants}}))
+
     def erase_contact(self, phone: str) -> dict[str, int]:
         """Delete every message, chat and @lid mapping of one contact; returns counts.
 
@@ -1005,6 +1427,11 @@ class MongoHistoryStore:
         for profile_id, chat_id in refs:
             ops.append(DeleteMany({"profile_id": profile_id, "chat_id": chat_id}))
         chat_ids = sorted({c for _, c in refs} | set(wids))
+        # Copies merged into a document of another chat, stubs (ids naming the chat), and the
+        # contact's group messages and their stubs (ids naming the sender).
+        keys = [alias_ref(c) for c in chat_ids] + [stub_ref(c) for c in chat_ids]
+        keys += [sender_ref(w) for w in wids]
+        ops.append(DeleteMany({"copy_refs": {"$in": keys}}))
         for chat_id in chat_ids:
             # Stubs (an ack/edit whose message never arrived) have no chat_id; their id has.
             for direction in ("true", "false"):
@@ -1046,6 +1473,18 @@ class MongoHistoryStore:
                 if d["_id"].get("c")
             }
         )
+        # Messages that also show in another chat (PN/LID copies): that chat's list changes too.
+        refs = sorted(
+            set(refs)
+            | {
+                (d["profile_id"], c)
+                for d in messages.find(
+                    {"alias_chats": {"$exists": True}, "t": {"$lt": cutoff_t}},
+                    {"profile_id": 1, "alias_chats": 1},
+                )
+                for c in d.get("alias_chats") or ()
+            }
+        )
         deleted = messages.delete_many({"t": {"$lt": cutoff_t}}).deleted_count
         self._chats().delete_many({"last_t": {"$lt": cutoff_t}})
         return int(deleted), refs
@@ -1060,6 +1499,16 @@ class MongoHistoryStore:
         except Exception as exc:  # any failure means "not reachable right now"
             log.debug("MongoDB ping failed: %s", exc)
             return False
+
+
+def _shown_in(profile_id: str, chat_id: str) -> list[dict[str, Any]]:
+    """Queries for the messages a chat shows: stored under it, and messages of another chat's
+    id a copy of which also arrived in it. Two indexed queries (on SecantusDB `$or`, or a
+    field beside a compound index's prefix, is a full scan)."""
+    return [
+        {"profile_id": profile_id, "chat_id": chat_id},
+        {"copy_refs": alias_ref(chat_id), "profile_id": profile_id},
+    ]
 
 
 def _re(text: str) -> str:

@@ -67,6 +67,9 @@ _OR_FIELDS = frozenset(
 )  # fmt: skip
 #: Integers joined with max.
 _MAX_FIELDS = frozenset({"ack", "t", "latest_edit_ms", "revoked_at"})
+#: Lists joined as sorted sets (a message stored under one id and also seen under others, see
+#: `core.message_copies`).
+_SET_FIELDS = frozenset({"aliases", "alias_chats"})
 #: Fields derived by `render_message` (never joined directly).
 _DERIVED = frozenset({"body", "caption", "truncated", "text_at_ms", "edits", "reactions", "words"})
 #: Keys that are bookkeeping of the adapter, not message data.
@@ -77,6 +80,7 @@ STORE_INTERNAL_FIELDS: tuple[str, ...] = (
     "updated_at",
     "schema_version",
     "words",
+    "copy_refs",  # lookup keys for PN/LID copies (core.message_copies); the store derives them
 )
 MAX_WORDS = 400
 _WORD_RE = re.compile(r"[0-9a-z]+")
@@ -224,6 +228,8 @@ def join_messages(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = bool(a[name]) or bool(b[name])
         elif name in _MAX_FIELDS:
             out[name] = max(a[name], b[name])
+        elif name in _SET_FIELDS:
+            out[name] = sorted({*a[name], *b[name]})
         elif a[name] == b[name]:
             out[name] = a[name]
         else:

@@ -72,6 +72,10 @@ class HistoryStore(Protocol):
         """Idempotently write a batch; raises on failure so the journal keeps the entries.
 
         Returns the stored views of the messages the batch touched (for the cache), or None.
+        A view with ``merged_into`` is a merge marker: that stored id became an alias of another
+        document, and the cached lists of its ``chats`` are stale. An empty batch asks the store
+        to finish work a migration or an interrupted batch left (the writer sends one per
+        connected store).
         """
         ...
 
@@ -102,6 +106,8 @@ class HistoryQueries(HistoryStore, Protocol):
     def get_chat(self, profile_id: str, chat_id: str) -> dict[str, Any] | None: ...
 
     def contact_chats(self, phone: str) -> list[tuple[str, str]]: ...
+
+    def contact_lids(self, phone: str) -> list[str]: ...
 
     def erase_contact(self, phone: str) -> dict[str, int]: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from .events import LoginState
 from .i18n import N_, _
@@ -52,3 +53,34 @@ def chat_of_message_id(wa_id: str) -> str | None:
     if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
         return parts[1]
     return None
+
+
+class MessageKey(NamedTuple):
+    """The parts of a serialized message id ``<true|false>_<remote>_<raw id>[_<participant>]``."""
+
+    from_me: bool
+    remote: str  # chat wid
+    raw: str  # WhatsApp's own id: unique per sender only
+    participant: str | None  # the sender in groups and status (others' messages)
+
+    def serialized(self) -> str:
+        head = f"{'true' if self.from_me else 'false'}_{self.remote}_{self.raw}"
+        return f"{head}_{self.participant}" if self.participant else head
+
+
+def parse_message_id(wa_id: str) -> MessageKey | None:
+    """Split a serialized message id (None when it is not one).
+
+    Raw ids never contain ``_`` (the bridge schema allows ``[0-9A-Za-z-]``), so the parts are
+    unambiguous; a fourth part is the participant.
+    """
+    parts = wa_id.split("_")
+    if len(parts) not in (3, 4) or parts[0] not in ("true", "false"):
+        return None
+    remote, raw = parts[1], parts[2]
+    participant = parts[3] if len(parts) == 4 else None
+    if "@" not in remote or not raw or "@" in raw:
+        return None
+    if participant is not None and "@" not in participant:
+        return None
+    return MessageKey(parts[0] == "true", remote, raw, participant)

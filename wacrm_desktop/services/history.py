@@ -28,7 +28,7 @@ from wacrm_desktop.adapters.journal import Journal
 from wacrm_desktop.core.events import JOURNAL_KINDS, HistoryEvent, event_payload
 from wacrm_desktop.core.phones import mask, ninth_digit_variants
 from wacrm_desktop.core.ports import Cache, HistoryQueries, HistoryStore, JournalEntry, SearchQuery
-from wacrm_desktop.core.whatsapp import chat_of_message_id
+from wacrm_desktop.core.whatsapp import chat_of_message_id, parse_message_id
 from wacrm_desktop.services.history_export import export_csv, export_json
 
 log = logging.getLogger("wacrm.store")
@@ -186,6 +186,9 @@ class HistoryService:
         self._last_emitted: HistoryStatus | None = None
         self._failures = 0
         self._dirty_chats: set[tuple[str, str]] = set()
+        #: The store whose left-over work (`HistoryStore.apply` of an empty batch: PN/LID merges
+        #: a migration or an interrupted batch left) was done; once per connected store.
+        self._housekept: HistoryStore | None = None
         # Held by the writer around each round and by erasure/retention, so an erasure never
         # races a batch that still carries the erased contact.
         self._write_lock = threading.RLock()
@@ -287,6 +290,7 @@ class HistoryService:
             self._thread = None
         with self._store_lock:
             store, self._store = self._store, None
+            self._housekept = None
         _close_quietly(store)
         with self._journals_lock:
             journals = list(self._journals.values())
@@ -472,7 +476,8 @@ class HistoryService:
         with self._write_lock:
             store = self._queries()
             refs = store.contact_chats(digits)
-            chat_ids = {c for _, c in refs} | {f"{v}@c.us" for v in variants}
+            wids = {f"{v}@c.us" for v in variants} | set(store.contact_lids(digits))
+            chat_ids = {c for _, c in refs} | wids
             matcher = _journal_matcher(variants, chat_ids)
             journal_count = 0
             for journal in self._all_journals():
@@ -612,6 +617,11 @@ class HistoryService:
 
     def _drain_once(self, store: HistoryStore) -> bool:
         """One batch per journal with pending entries; True if anything was written."""
+        if self._housekept is not store:
+            views = store.apply([])
+            self._housekept = store
+            if views:
+                self._update_cache("", views, [])
         with self._journals_lock:
             journals = list(self._journals.values())
         wrote = False
@@ -706,10 +716,14 @@ class HistoryService:
         """Bring the trusted recent lists of the chats in this batch up to date.
 
         `views` are the stored documents after the batch (the store's own join), so edits,
-        revokes, reactions and acks reach the cache exactly as they are in MongoDB. A store that
-        returns no views makes the affected lists untrusted instead (readers re-seed them).
+        revokes, reactions and acks reach the cache exactly as they are in MongoDB. A message
+        is put into the list of its chat and of every chat a PN/LID copy of it arrived in
+        (``alias_chats``). A store that returns no views makes the affected lists untrusted
+        instead (readers re-seed them), and so does a merge marker (a stored copy became an
+        alias of another document: the lists may still hold it under its old id).
         """
-        by_chat: dict[str, list[dict[str, Any]]] = {}
+        by_chat: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        stale: set[tuple[str, str]] = set()
         if views is None:
             for entry in entries:
                 wa_id = entry.payload.get("id")
@@ -717,29 +731,47 @@ class HistoryService:
                     chat_of_message_id(wa_id) if isinstance(wa_id, str) else None
                 )
                 if isinstance(chat_id, str):
-                    by_chat.setdefault(chat_id, [])
+                    stale.add((profile_id, chat_id))
         else:
             for view in views:
+                owner = view.get("profile_id")
+                owner = owner if isinstance(owner, str) else profile_id
+                if "merged_into" in view:
+                    stale |= {(owner, c) for c in view.get("chats") or () if isinstance(c, str)}
+                    continue
                 chat_id = view.get("chat_id")
-                if isinstance(chat_id, str) and isinstance(view.get("t"), int):
-                    by_chat.setdefault(chat_id, []).append(cached_view(view))
-        for chat_id, items in by_chat.items():
-            key = recent_key(profile_id, chat_id)
-            state_key = recent_state_key(profile_id, chat_id)
+                if not isinstance(chat_id, str) or not isinstance(view.get("t"), int):
+                    continue
+                item = cached_view(view)
+                for chat in (chat_id, *(view.get("alias_chats") or ())):
+                    if isinstance(chat, str):
+                        by_chat.setdefault((owner, chat), []).append(item)
+        if stale:
+            keys: list[str] = []
+            for owner, chat_id in sorted(stale):
+                keys += [recent_state_key(owner, chat_id), recent_key(owner, chat_id)]
+            self._cache.delete(*keys)
+            if not self._cache.available:
+                self._dirty_chats |= stale
+        for (owner, chat_id), items in by_chat.items():
+            if (owner, chat_id) in stale:
+                continue
+            key = recent_key(owner, chat_id)
+            state_key = recent_state_key(owner, chat_id)
             state = self._cache.get_json(state_key)
             if not self._cache.available:
-                self._dirty_chats.add((profile_id, chat_id))
+                self._dirty_chats.add((owner, chat_id))
                 continue
             if state not in (_SEEDING, _COMPLETE):
                 continue
-            if views is None or (state == _COMPLETE and not self._cache.recent_messages(key, 1)):
-                # No views, or the list was evicted but not its marker: adding only this batch
-                # would make a "complete" list with a hole. Drop it; the next reader re-seeds.
+            if state == _COMPLETE and not self._cache.recent_messages(key, 1):
+                # The list was evicted but not its marker: adding only this batch would make
+                # a "complete" list with a hole. Drop it; the next reader re-seeds.
                 self._cache.delete(state_key, key)
                 continue
             self._cache.put_recent_messages(key, items, self.recent_limit, self.recent_ttl)
             if not self._cache.available:
-                self._dirty_chats.add((profile_id, chat_id))
+                self._dirty_chats.add((owner, chat_id))
 
     def _retry_dirty_chats(self) -> None:
         """Chats whose update hit a cache outage: forget their lists so readers re-seed them."""
@@ -768,8 +800,11 @@ def _journal_matcher(
     def match(kind: str, payload: dict[str, Any]) -> bool:
         if payload.get("chat_id") in chat_ids or payload.get("chat_lid") in chat_ids:
             return True
+        if payload.get("author") in chat_ids or payload.get("sender") in chat_ids:
+            return True  # also the contact's @lid in groups
         wa_id = payload.get("id")
-        if isinstance(wa_id, str) and chat_of_message_id(wa_id) in chat_ids:
+        key = parse_message_id(wa_id) if isinstance(wa_id, str) else None
+        if key is not None and (key.remote in chat_ids or key.participant in chat_ids):
             return True
         for name in ("chat_phone", "phone", "author", "sender", "lid"):
             value = payload.get(name)

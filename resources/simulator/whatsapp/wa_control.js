@@ -32,7 +32,7 @@
     requireMain();
     const s = app.seedByKey.get(String(keyOrWid));
     if (s) {
-      const chat = Chat.get(s.wid);
+      const chat = Chat.get(app.chatWidOfKey(String(keyOrWid)));
       if (!chat) {
         throw new Error("simulator: no chat for " + keyOrWid);
       }
@@ -486,6 +486,16 @@
       requireMain();
       Stream.set("mode", online ? "MAIN" : "OFFLINE");
       return Stream.mode;
+    },
+
+    /**
+     * WhatsApp moves a contact's 1:1 chat from the phone number to the contact's LID (PN→LID
+     * migration). From the next page load on the chat and its messages are keyed by the LID
+     * (same raw ids). Returns the LID.
+     */
+    migrateToLid(contactKey) {
+      requireMain();
+      return app.migrateToLid(contactKey);
     },
 
     /** Linked devices → Log out on the phone. */

@@ -726,6 +726,79 @@
     app.pnToLid.set(pnWid.toString(), lidWid);
   }
 
+  // PN→LID migration of a 1:1 chat (notes §3.2): once WhatsApp moved a contact's chat to the
+  // contact's LID, the chat and its messages are keyed by the LID — same raw ids, the LID as
+  // remote and sender, our own LID as our id in it. It takes effect at the next page load (the
+  // migration happened between sessions); the list of moved contacts is kept in localStorage.
+  const LS_LID_CHATS = "wacrm-sim-lid-chats";
+
+  function migratedKeys() {
+    try {
+      const list = JSON.parse(lsGet(LS_LID_CHATS) || "[]");
+      return new Set(Array.isArray(list) ? list : []);
+    } catch (_e) {
+      return new Set();
+    }
+  }
+
+  /** The chat wid of a seed key: its LID once its chat was migrated, else its own wid. */
+  function chatWidOfKey(key) {
+    const s = app.seedByKey.get(key);
+    if (!s) {
+      return null;
+    }
+    if (s.kind === "contact" && s.wid.server === "c.us" && migratedKeys().has(key)) {
+      return app.pnToLid.get(s.wid.toString()) || s.wid;
+    }
+    return s.wid;
+  }
+  app.chatWidOfKey = chatWidOfKey;
+
+  /** The LID a phone-number chat was migrated to (null when it was not). */
+  function migratedLidOf(wid) {
+    for (const key of migratedKeys()) {
+      const s = app.seedByKey.get(key);
+      if (s && s.wid.equals(wid)) {
+        return app.pnToLid.get(s.wid.toString()) || null;
+      }
+    }
+    return null;
+  }
+
+  app.migrateToLid = function (key) {
+    const s = app.seedByKey.get(String(key));
+    if (!s || s.kind !== "contact" || s.wid.server !== "c.us") {
+      throw new Error("simulator: " + key + " is not a phone-number contact");
+    }
+    const lid = app.pnToLid.get(s.wid.toString());
+    if (!lid) {
+      throw new Error("simulator: no LID known for " + key);
+    }
+    const keys = migratedKeys();
+    keys.add(String(key));
+    lsSet(LS_LID_CHATS, JSON.stringify(Array.from(keys)));
+    return lid.toString();
+  };
+
+  /** A stored message of a migrated phone-number chat, as the LID chat holds it. */
+  function rekeyedToLid(attrs, lid) {
+    const pn = attrs.id.remote;
+    const swap = (w) => {
+      if (!w) {
+        return w;
+      }
+      if (w.equals(pn)) {
+        return lid;
+      }
+      return app.me && w.equals(app.me.pn) ? app.me.lid : w;
+    };
+    return Object.assign({}, attrs, {
+      id: new MsgKey({ fromMe: attrs.id.fromMe, remote: lid, id: attrs.id.id, participant: attrs.id.participant }),
+      from: swap(attrs.from),
+      to: swap(attrs.to),
+    });
+  }
+
   async function loadSeed() {
     if (app.seed) {
       return app.seed;
@@ -832,7 +905,21 @@
       });
       ChatColl.add(chat);
     });
-    (seed.contacts || []).forEach((c) => chatForContact(ContactColl.get(new Wid(c.wid))));
+    (seed.contacts || []).forEach((c) => {
+      const wid = chatWidOfKey(c.key) || new Wid(c.wid);
+      let contact = ContactColl.get(wid);
+      if (!contact) {
+        // A migrated chat: the contact under its LID, whose phone WhatsApp knows.
+        const pnContact = ContactColl.get(new Wid(c.wid));
+        contact = ensureContact(wid, {
+          name: pnContact.name,
+          pushname: pnContact.pushname,
+          phoneNumber: pnContact.id,
+          type: pnContact.type,
+        });
+      }
+      chatForContact(contact);
+    });
   }
 
   function meFor(chat) {
@@ -932,8 +1019,9 @@
   }
 
   function keyOfChat(chat) {
-    for (const [key, s] of app.seedByKey) {
-      if (s.wid.equals(chat.id)) {
+    for (const key of app.seedByKey.keys()) {
+      const wid = chatWidOfKey(key);
+      if (wid && wid.equals(chat.id)) {
         return key;
       }
     }
@@ -971,6 +1059,10 @@
       } catch (e) {
         core.reportError("restore message", e);
         return;
+      }
+      const lid = migratedLidOf(attrs.id.remote);
+      if (lid) {
+        attrs = rekeyedToLid(attrs, lid);
       }
       const chat = chatByWid(attrs.id.remote, true);
       if (chat && !MsgColl.get(attrs.id)) {
