@@ -89,11 +89,26 @@ def test_recent_replace_by_id_never_duplicates(cache: Cache) -> None:
 
 
 def test_recent_ties_ordered_by_id_and_invalid_ignored(cache: Cache) -> None:
+    """Without a capture order (messages stored before it existed) a second's messages sort by
+    id; a trim never cuts inside a second (the reader does, by `timeline_key`)."""
     batch = [msg(3, t=100), msg(1, t=100), msg(2, t=100), {"t": 5}, {"id": "x"}, {"id": 7, "t": 1}]
     cache.put_recent_messages("r", batch, limit=10, ttl_seconds=None)
     assert ids(cache.recent_messages("r", 10)) == ["m001", "m002", "m003"]
     cache.put_recent_messages("r", [msg(9, t=100)], limit=3, ttl_seconds=None)
-    assert ids(cache.recent_messages("r", 10)) == ["m002", "m003", "m009"]
+    assert ids(cache.recent_messages("r", 10)) == ["m001", "m002", "m003", "m009"]
+    assert ids(cache.recent_messages("r", 3)) == ["m002", "m003", "m009"]
+    cache.put_recent_messages("r", [msg(10, t=101)], limit=3, ttl_seconds=None)
+    assert ids(cache.recent_messages("r", 10)) == ["m001", "m002", "m003", "m009", "m010"]
+    cache.put_recent_messages("r", [msg(11, t=102), msg(12, t=103)], limit=3, ttl_seconds=None)
+    assert ids(cache.recent_messages("r", 10)) == ["m010", "m011", "m012"]
+
+
+def test_recent_ties_follow_capture_order(cache: Cache) -> None:
+    burst = [{**msg(9 - i, t=100), "captured_us": 1_000 + i} for i in range(6)]
+    cache.put_recent_messages("r", burst[:3], limit=4, ttl_seconds=None)
+    cache.put_recent_messages("r", burst[3:], limit=4, ttl_seconds=None)
+    assert ids(cache.recent_messages("r", 10)) == ["m009", "m008", "m007", "m006", "m005", "m004"]
+    assert ids(cache.recent_messages("r", 2)) == ["m005", "m004"]
 
 
 def test_delete_removes_a_recent_list(cache: Cache) -> None:

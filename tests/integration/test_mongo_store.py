@@ -202,9 +202,11 @@ def test_recent_read_uses_the_chat_hint_and_stays_exact(
     chat = raw_db.chats.find_one({"chat_id": CHAT})
     assert chat is not None and len(chat["recent_ts"]) == 200
 
-    def unbounded(limit: int) -> list[str]:
-        docs = raw_db.messages.find({"profile_id": PROFILE, "chat_id": CHAT}).sort("t", -1)
-        return sorted((d["t"], d["wa_id"]) for d in docs.limit(limit))
+    def unbounded(limit: int) -> list[Any]:
+        """Every message of the chat in timeline order (a second's messages by id here: these
+        entries carry no capture order), the newest `limit`."""
+        docs = raw_db.messages.find({"profile_id": PROFILE, "chat_id": CHAT})
+        return sorted((d["t"], d["wa_id"]) for d in docs)[-limit:]
 
     def ids(limit: int) -> list[Any]:
         return [(d["t"], d["id"]) for d in store.recent_messages(PROFILE, CHAT, limit)]

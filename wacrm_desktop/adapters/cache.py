@@ -1,8 +1,11 @@
 """Caches implementing ``core.ports.Cache``: Redis when configured, else in-process.
 
 Both classes behave identically (a shared test suite runs against both): values go through
-JSON on the way in and out, keys are prefixed by ``namespace``, a chat's recent messages are kept
-ordered by ``(t, id)``, replaced by id, trimmed to the newest ``limit``, and ``ttl_seconds=None``
+JSON on the way in and out, keys are prefixed by ``namespace``, a chat's recent messages are
+read in timeline order (``core.history_model.timeline_key``: time, then capture order within a
+second, then id), replaced by id, trimmed to the newest ``limit`` plus the rest of the oldest
+kept second (a sorted set orders one second's messages by id only; readers trim), and
+``ttl_seconds=None``
 means "no expiry" while ``ttl_seconds <= 0`` means "expire now".
 
 A cache must never break or freeze the app: RedisCache uses short socket timeouts, turns every
@@ -22,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from wacrm_desktop.core.history_model import timeline_key
+
 log = logging.getLogger("wacrm.cache")
 
 T = TypeVar("T")
@@ -40,10 +45,15 @@ for i = 3, #ARGV, 3 do
 end
 local n = redis.call('ZCARD', z)
 if n > limit then
-  local drop = redis.call('ZRANGE', z, 0, n - limit - 1)
-  redis.call('ZREMRANGEBYRANK', z, 0, n - limit - 1)
-  for _, id in ipairs(drop) do
-    redis.call('HDEL', h, id)
+  -- Keep every message of the oldest kept second: the score is WhatsApp's whole-second time,
+  -- so which of them is older is only known to the reader (`timeline_key`).
+  local edge = redis.call('ZRANGE', z, n - limit, n - limit, 'WITHSCORES')[2]
+  local drop = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. edge)
+  if #drop > 0 then
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', '(' .. edge)
+    for _, id in ipairs(drop) do
+      redis.call('HDEL', h, id)
+    end
   end
 end
 if ttl > 0 then
@@ -56,11 +66,35 @@ end
 return n
 """
 
-# KEYS: zset, hash. ARGV: count. Returns the JSON strings, newest first. If the two keys
-# disagree (one of them evicted under maxmemory), both are dropped and nothing is returned:
-# an empty list makes the caller rebuild it from MongoDB instead of trusting half of it.
-_GET_RECENT_LUA = """
-local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+_NEWEST_LUA = """
+-- The ids of the newest `count` messages, plus the others of the oldest second among them
+-- (the reader orders a second's messages and trims to `count`).
+local function newest(z, count)
+  local ids = redis.call('ZREVRANGE', z, 0, count - 1, 'WITHSCORES')
+  local out, seen = {}, {}
+  for i = 1, #ids, 2 do
+    out[#out + 1] = ids[i]
+    seen[ids[i]] = true
+  end
+  if #out == count then
+    local edge = ids[#ids]
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', z, edge, edge)) do
+      if not seen[id] then
+        out[#out + 1] = id
+      end
+    end
+  end
+  return out
+end
+"""
+
+# KEYS: zset, hash. ARGV: count. Returns the JSON strings, newest first (see `newest`). If the
+# two keys disagree (one of them evicted under maxmemory), both are dropped and nothing is
+# returned: an empty list makes the caller rebuild it from MongoDB instead of trusting half of it.
+_GET_RECENT_LUA = (
+    _NEWEST_LUA
+    + """
+local ids = newest(KEYS[1], tonumber(ARGV[1]))
 if #ids == 0 then
   if redis.call('EXISTS', KEYS[2]) == 1 then
     redis.call('DEL', KEYS[2])
@@ -76,15 +110,18 @@ for i = 1, #values do
 end
 return values
 """
+)
 
 # KEYS: marker, zset, hash. ARGV: count, marker JSON. The read of `_GET_RECENT_LUA` behind a check
 # of the list's marker, in one round trip: false when the marker differs; else {n, text} where
 # text is the n message JSONs, oldest first, joined into one JSON array (one string to parse).
-_GET_RECENT_IF_LUA = """
+_GET_RECENT_IF_LUA = (
+    _NEWEST_LUA
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then
   return false
 end
-local ids = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+local ids = newest(KEYS[2], tonumber(ARGV[1]))
 if #ids == 0 then
   if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('DEL', KEYS[3])
@@ -102,15 +139,22 @@ for i = #values, 1, -1 do
 end
 return {#parts, '[' .. table.concat(parts, ',') .. ']'}
 """
+)
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _valid_messages(messages: Iterable[dict[str, Any]]) -> list[tuple[str, float, str]]:
-    """(id, t, json) for each message with a string id and a numeric t; later duplicates win."""
-    by_id: dict[str, tuple[str, float, str]] = {}
+_Order = tuple[int, int, str]
+
+
+def _valid_messages(
+    messages: Iterable[dict[str, Any]],
+) -> list[tuple[str, float, _Order, str]]:
+    """(id, t, timeline order, json) for each message with a string id and a numeric t; later
+    duplicates win."""
+    by_id: dict[str, tuple[str, float, _Order, str]] = {}
     for msg in messages:
         msg_id = msg.get("id") if isinstance(msg, dict) else None
         t = msg.get("t") if isinstance(msg, dict) else None
@@ -122,8 +166,14 @@ def _valid_messages(messages: Iterable[dict[str, Any]]) -> list[tuple[str, float
         ):
             log.warning("cache: ignoring a recent message without a valid id/t")
             continue
-        by_id[msg_id] = (msg_id, float(t), _dumps(msg))
+        by_id[msg_id] = (msg_id, float(t), timeline_key(msg), _dumps(msg))
     return list(by_id.values())
+
+
+def _oldest_first(messages: list[Any], count: int) -> list[Any]:
+    """The newest `count` messages, oldest first, in timeline order (`timeline_key`)."""
+    ordered = sorted(messages, key=lambda m: timeline_key(m if isinstance(m, dict) else {}))
+    return ordered[-count:]
 
 
 class RedisCache:
@@ -258,7 +308,7 @@ class RedisCache:
             self._call(lambda: self._client.delete(zkey, hkey), None, "DEL")
             return
         args: list[Any] = [int(limit), int(ttl_seconds or 0)]
-        for msg_id, t, data in items:
+        for msg_id, t, _order, data in items:
             args += [msg_id, repr(t), data]
         self._call(lambda: self._put_script(keys=[zkey, hkey], args=args), None, "put_recent")
 
@@ -279,7 +329,7 @@ class RedisCache:
                 out.append(json.loads(item))
             except ValueError:
                 continue
-        return out
+        return _oldest_first(out, count)
 
     def recent_messages_if(
         self, marker_key: str, marker: Any, key: str, count: int
@@ -302,7 +352,7 @@ class RedisCache:
         except (ValueError, TypeError, IndexError):
             out = None
         if isinstance(out, list) and len(out) == n:
-            return out
+            return _oldest_first(out, count)
         # Not our own writes (a value that is no JSON object on its own): item by item.
         return self.recent_messages(key, count)
 
@@ -321,7 +371,7 @@ class RedisCache:
 class _Entry:
     expires_at: float | None
     value: str | None = None  # JSON (plain keys)
-    recent: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (t, JSON)
+    recent: dict[str, tuple[_Order, str]] = field(default_factory=dict)  # id -> (order, JSON)
     is_recent: bool = False
 
 
@@ -409,11 +459,13 @@ class MemoryCache:
             entry = self._live(full)
             if entry is None or not entry.is_recent:
                 entry = _Entry(expires_at=None, is_recent=True)
-            for msg_id, t, data in items:
-                entry.recent[msg_id] = (t, data)
+            for msg_id, _t, order, data in items:
+                entry.recent[msg_id] = (order, data)
             if len(entry.recent) > limit:
-                ordered = sorted(entry.recent.items(), key=lambda kv: (kv[1][0], kv[0]))
-                entry.recent = dict(ordered[len(ordered) - limit :])
+                # Like Redis: the newest `limit`, plus the rest of the oldest kept second.
+                ordered = sorted(entry.recent.items(), key=lambda kv: kv[1][0])
+                edge = ordered[len(ordered) - limit][1][0][0]
+                entry.recent = {k: v for k, v in ordered if v[0][0] >= edge}
             entry.expires_at = self._expiry(ttl_seconds)
             self._store(full, entry)
 
@@ -424,7 +476,7 @@ class MemoryCache:
             entry = self._live(self._k(key))
             if entry is None or not entry.is_recent:
                 return []
-            ordered = sorted(entry.recent.items(), key=lambda kv: (kv[1][0], kv[0]))
+            ordered = sorted(entry.recent.items(), key=lambda kv: kv[1][0])
             raws = [data for _, (_, data) in ordered[-count:]]
         return [json.loads(raw) for raw in raws]
 

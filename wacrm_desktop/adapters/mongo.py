@@ -56,6 +56,7 @@ from wacrm_desktop.core.history_model import (
     normalized_message,
     recent_times_bound,
     render_chat,
+    timeline_key,
     tokens,
 )
 from wacrm_desktop.core.message_copies import (
@@ -150,6 +151,7 @@ class _MessageBase(Document):
     is_notification = BooleanField()
     is_forwarded = BooleanField()
     latest_edit_ms = IntField()
+    captured_us = IntField()  # when the app first captured it: orders a second's messages
     location = DictField()
     vcards = ListField(StringField())
     poll = DictField()
@@ -1240,27 +1242,48 @@ class MongoHistoryStore:
             found = self._newest_of(queries, {}, limit)
             if chat and found:
                 self._heal_recent_times(chat, [d["t"] for d in found if "t" in d])
-        docs = [message_view(d) for d in found]
-        # Same order as the cache: by time, ties by id (the index only covers the time sort).
-        docs.sort(key=lambda d: (d.get("t", 0), d["id"]))
-        return docs
-
-    def _newest(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        cursor = self._messages().find(query, {"words": 0}).sort("t", pymongo.DESCENDING)
-        return list(cursor.limit(limit))
+        return [message_view(d) for d in found]
 
     def _newest_of(
-        self, queries: list[dict[str, Any]], extra: dict[str, Any], limit: int
+        self,
+        queries: list[dict[str, Any]],
+        extra: dict[str, Any],
+        limit: int,
+        *,
+        keep: Callable[[Mapping[str, Any]], bool] | None = None,
+        whole_seconds: bool = False,
     ) -> list[dict[str, Any]]:
-        """The newest `limit` documents matching any of `queries` (each ANDed with `extra`)."""
-        if len(queries) == 1:
-            return self._newest(queries[0] | extra, limit)
+        """The newest `limit` documents matching any of `queries` (each ANDed with `extra`),
+        oldest first in timeline order (`timeline_key`); ``limit <= 0``: all of them.
+
+        The index sorts by whole seconds only, so the cut at `limit` may fall inside one second:
+        reading one document more shows it, and then the rest of that second is read too, so
+        the kept ones are the newest by capture order — never an arbitrary pick.
+        `whole_seconds` keeps that whole oldest second (more than `limit`): a page whose next
+        page asks for ``t < its oldest t`` must not hide the rest of that second.
+        """
         found: dict[str, dict[str, Any]] = {}
         for query in queries:
-            for doc in self._newest(query | extra, limit):
-                found[doc["_id"]] = doc
-        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]), reverse=True)
-        return ordered[:limit]
+            cursor = self._messages().find(query | extra, {"words": 0})
+            cursor = cursor.sort("t", pymongo.DESCENDING)
+            if limit > 0:
+                cursor = cursor.limit(limit + 1)
+            for doc in cursor:
+                if keep is None or keep(doc):
+                    found[doc["_id"]] = doc
+        ordered = sorted(found.values(), key=timeline_key)
+        if limit <= 0 or len(ordered) <= limit:
+            return ordered
+        edge = ordered[-limit].get("t")
+        if isinstance(edge, int) and ordered[-limit - 1].get("t") == edge:
+            for query in queries:
+                for doc in self._messages().find(query | {"t": edge}, {"words": 0}):
+                    if keep is None or keep(doc):
+                        found.setdefault(doc["_id"], doc)
+            ordered = sorted(found.values(), key=timeline_key)
+            if whole_seconds:
+                return [d for d in ordered if d.get("t", 0) >= edge]
+        return ordered[-limit:]
 
     def _heal_recent_times(self, chat: Mapping[str, Any], times: list[int]) -> None:
         """Merge the times a full read saw into the chat's hint (chats stored before it, or
@@ -1298,25 +1321,18 @@ class MongoHistoryStore:
         """Messages of this chat *and* of every profile's chat with the same phone (team view).
 
         Newest `limit` before `before_t`, returned oldest first; each carries ``profile_id``.
-        Brazilian numbers match with or without the ninth digit. ``limit <= 0``: everything.
+        A page never ends inside a second (it may hold more than `limit`), so the next page,
+        ``before_t`` = its oldest ``t``, misses nothing. Brazilian numbers match with or without
+        the ninth digit. ``limit <= 0``: everything.
         """
         phone = phone or self._chat_phone(profile_id, chat_id)
         queries = _shown_in(profile_id, chat_id)
         if phone:
             queries.append({"phone": {"$in": sorted(ninth_digit_variants(phone) | {phone})}})
-        found: dict[str, dict[str, Any]] = {}
-        for query in queries:
-            if before_t is not None:
-                query["t"] = {"$lt": before_t}
-            cursor = self._messages().find(query, {"words": 0}).sort("t", pymongo.DESCENDING)
-            if limit > 0:
-                cursor = cursor.limit(limit)
-            for doc in cursor:
-                if doc.get("chat_id"):
-                    found[doc["_id"]] = doc
-        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]))
-        if limit > 0:
-            ordered = ordered[-limit:]
+        extra = {"t": {"$lt": before_t}} if before_t is not None else {}
+        ordered = self._newest_of(
+            queries, extra, limit, keep=lambda d: bool(d.get("chat_id")), whole_seconds=True
+        )
         return [message_view(d) for d in ordered]
 
     def _chat_phone(self, profile_id: str, chat_id: str) -> str | None:
@@ -1360,7 +1376,7 @@ class MongoHistoryStore:
             cursor = self._messages().find(cond, {"words": 0}).sort("t", pymongo.DESCENDING)
             for doc in cursor.limit(limit):
                 found[doc["_id"]] = doc
-        ordered = sorted(found.values(), key=lambda d: (d.get("t", 0), d["_id"]), reverse=True)
+        ordered = sorted(found.values(), key=timeline_key, reverse=True)
         return [message_view(d) for d in ordered[:limit]]
 
     def count_messages(self, profile_id: str | None = None) -> int:

@@ -59,6 +59,7 @@ MESSAGE_EVENT_FIELDS: tuple[str, ...] = (
     "poll",
     "mentioned",
     "chat_lid",
+    "captured_us",
 )
 #: Booleans joined with "any capture said true".
 _OR_FIELDS = frozenset(
@@ -67,6 +68,8 @@ _OR_FIELDS = frozenset(
 )  # fmt: skip
 #: Integers joined with max.
 _MAX_FIELDS = frozenset({"ack", "t", "latest_edit_ms", "revoked_at"})
+#: Integers joined with min: ``captured_us`` is when the app first captured the message.
+_MIN_FIELDS = frozenset({"captured_us"})
 #: Lists joined as sorted sets (a message stored under one id and also seen under others, see
 #: `core.message_copies`).
 _SET_FIELDS = frozenset({"aliases", "alias_chats"})
@@ -228,6 +231,8 @@ def join_messages(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = bool(a[name]) or bool(b[name])
         elif name in _MAX_FIELDS:
             out[name] = max(a[name], b[name])
+        elif name in _MIN_FIELDS:
+            out[name] = min(a[name], b[name])
         elif name in _SET_FIELDS:
             out[name] = sorted({*a[name], *b[name]})
         elif a[name] == b[name]:
@@ -239,6 +244,25 @@ def join_messages(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     if reactions:
         out["reactions"] = reactions
     return {k: v for k, v in out.items() if v is not None}
+
+
+def timeline_key(message: Mapping[str, Any]) -> tuple[int, int, str]:
+    """Sort key of a chat's timeline, oldest first.
+
+    WhatsApp's ``t`` has whole seconds, so a burst ("oi" / "tudo bem?" / "vi o anúncio") shares
+    one ``t``; within a second the order is the order the app captured them (``captured_us``,
+    strictly increasing; the page hands a chat's messages over in WhatsApp's own order, live and
+    in backfill).
+    Messages stored before that field existed sort first within their second, by id.
+    """
+    t = message.get("t")
+    captured = message.get("captured_us")
+    wa_id = message.get("id") or message.get("_id") or ""
+    return (
+        t if isinstance(t, int) and not isinstance(t, bool) else 0,
+        captured if isinstance(captured, int) and not isinstance(captured, bool) else 0,
+        str(wa_id),
+    )
 
 
 def normalized_message(doc: Mapping[str, Any]) -> dict[str, Any]:

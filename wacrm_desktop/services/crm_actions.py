@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from wacrm_desktop.core.history_model import timeline_key
 from wacrm_desktop.core.i18n import N_, _
 from wacrm_desktop.core.lead_text import format_transcript
 from wacrm_desktop.core.leads import (
@@ -427,7 +428,9 @@ class LeadActions:
         if not messages:
             return WriteResult(False, _("Nenhuma mensagem selecionada."), error="rejected")
         text = format_transcript(
-            messages, contact_name=contact_name or lead.name, me_label=me_label
+            sorted(messages, key=timeline_key),
+            contact_name=contact_name or lead.name,
+            me_label=me_label,
         )
         return self._interaction(lead, "W", text, phone, _("Conversa registrada."))
 

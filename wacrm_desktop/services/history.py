@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from wacrm_desktop.adapters.journal import Journal
 from wacrm_desktop.core.events import JOURNAL_KINDS, HistoryEvent, event_payload
+from wacrm_desktop.core.history_model import timeline_key
 from wacrm_desktop.core.phones import mask, ninth_digit_variants
 from wacrm_desktop.core.ports import Cache, HistoryQueries, HistoryStore, JournalEntry, SearchQuery
 from wacrm_desktop.core.whatsapp import chat_of_message_id, parse_message_id
@@ -186,6 +187,8 @@ class HistoryService:
         self._last_emitted: HistoryStatus | None = None
         self._failures = 0
         self._dirty_chats: set[tuple[str, str]] = set()
+        self._capture_lock = threading.Lock()
+        self._last_captured_us = 0
         #: The store whose left-over work (`HistoryStore.apply` of an empty batch: PN/LID merges
         #: a migration or an interrupted batch left) was done; once per connected store.
         self._housekept: HistoryStore | None = None
@@ -231,18 +234,30 @@ class HistoryService:
         reaction, lid_phone). Runs on the caller's (bridge/UI) thread: a local SQLite append,
         no network I/O.
         """
-        kind, payload = _kind_and_payload(event)
+        kind, payload = self._stamped(event)
         seq = self.journal_for(profile_id).append(kind, payload)
         self._signal_work()
         return seq
 
     def record_many(self, profile_id: str, events: Iterable[HistoryEvent]) -> list[int]:
         """Like `record` for a backfill burst: one journal transaction (one fsync)."""
-        items = [_kind_and_payload(event) for event in events]
+        items = [self._stamped(event) for event in events]
         seqs = self.journal_for(profile_id).append_many(items)
         if seqs:
             self._signal_work()
         return seqs
+
+    def _stamped(self, event: HistoryEvent) -> tuple[str, dict[str, Any]]:
+        """Journal kind and payload; a message gets ``captured_us``, strictly increasing, so
+        messages of the same second keep the order they were captured in
+        (`core.history_model.timeline_key`)."""
+        kind, payload = _kind_and_payload(event)
+        if kind == "message":
+            with self._capture_lock:
+                now_us = time.time_ns() // 1000
+                self._last_captured_us = max(now_us, self._last_captured_us + 1)
+                payload["captured_us"] = self._last_captured_us
+        return kind, payload
 
     def _signal_work(self) -> None:
         with self._cond:
@@ -449,7 +464,7 @@ class HistoryService:
         for profile_id, chat_id in store.contact_chats(digits) or []:
             for m in store.contact_timeline(profile_id, chat_id, phone=digits, limit=0):
                 messages[(m.get("profile_id", ""), m["id"])] = m
-        ordered = sorted(messages.values(), key=lambda m: (m.get("t", 0), m["id"]))
+        ordered = sorted(messages.values(), key=timeline_key)
         return export_json(ordered, path, {"phone_masked": mask(digits)})
 
     def chat_info(self, profile_id: str, chat_id: str) -> dict[str, Any] | None:
