@@ -52,6 +52,20 @@ def test_transcript_lines_and_cut() -> None:
     assert len(cut) <= 2000 and "omitida" in cut.splitlines()[0]
 
 
+def test_transcript_marks_deleted_edited_and_cut_messages() -> None:
+    msgs = [
+        {"t": 1, "type": "chat", "body": "vou apagar", "revoked": True},
+        {"t": 2, "type": "chat", "body": "novo", "edits": [{"body": "velho", "at_ms": 0}]},
+        {"t": 3, "type": "chat", "body": "longo", "truncated": True},
+        {"t": 4, "type": "chat", "body": "normal"},
+    ]
+    lines = format_transcript(msgs, contact_name="Mariana").splitlines()[1:]
+    assert lines[0].endswith("Mariana: vou apagar (apagada para todos)")
+    assert lines[1].endswith("Mariana: novo (editada)") and "velho" not in lines[1]
+    assert lines[2].endswith("Mariana: longo (texto cortado)")
+    assert lines[3].endswith("Mariana: normal")
+
+
 def test_age_text() -> None:
     assert age_text(1000, 1030) == "atualizado agora"
     assert age_text(1000, 1000 + 7 * 60 + 5) == "atualizado há 7 min"

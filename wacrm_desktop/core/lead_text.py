@@ -111,7 +111,8 @@ def format_transcript(
     Always pt-BR, whatever the app's language: the text is stored in CV CRM, where the whole
     team reads it (like the quick replies, which go to Brazilian contacts).
 
-    One line per message: "dd/mm/aaaa HH:MM Nome: texto"; media become "[imagem] legenda".
+    One line per message: "dd/mm/aaaa HH:MM Nome: texto"; media become "[imagem] legenda"; a
+    deleted, edited or cut message says so after its text.
     When the text is longer than `limit_chars` the OLDEST lines are dropped and a note says so.
     """
     lines: list[str] = []
@@ -123,6 +124,14 @@ def format_transcript(
             caption = m.get("caption") or ""
             text = f"[{kind}] {caption}".strip()
         text = " ".join(str(text).split()) or "[mensagem sem texto]"
+        # Whoever reads the lead must see what the chat showed: a deleted or edited message,
+        # or a text the app stored cut, is not logged as if it were plain.
+        if m.get("revoked"):
+            text += " (apagada para todos)"
+        if m.get("edits"):
+            text += " (editada)"
+        if m.get("truncated"):
+            text += " (texto cortado)"
         lines.append(f"{_when(m.get('t'))} {who}: {text}")
     header = "Conversa registrada pelo WhatsApp (WACRM Desktop)"
     body = "\n".join(lines)

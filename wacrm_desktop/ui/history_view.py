@@ -38,6 +38,7 @@ from ..core.os_errors import describe_os_error
 from ..core.phone_format import display_phone
 from ..core.ports import SearchQuery
 from ..services.history import ErasureReport, HistoryService
+from .message_lines import earlier_texts, marks, sender, text_of
 from .tasks import TaskRunner
 from .timefmt import local_stamp
 
@@ -55,20 +56,12 @@ def _when(t: Any) -> str:
 def message_text(message: Mapping[str, Any], profile_names: Mapping[str, str]) -> str:
     """One timeline line: when, which salesperson's WhatsApp, who, text, edits, deletion."""
     profile = profile_names.get(str(message.get("profile_id")), str(message.get("profile_id", "")))
-    who = _("Você") if message.get("from_me") else (message.get("notify_name") or _("Contato"))
-    text = message.get("body") or message.get("caption") or f"[{message.get('type') or _('mídia')}]"
-    lines = [f"{_when(message.get('t'))} · {profile} · {who}: {text}"]
-    edits = [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
+    lines = [f"{_when(message.get('t'))} · {profile} · {sender(message)}: {text_of(message)}"]
+    edits = earlier_texts(message)
     if edits:
         before = " → ".join(f"“{e}”" for e in edits)
         lines.append("    " + _("✎ editada; antes: {texts}").format(texts=before))
-    if message.get("revoked"):
-        revoked = (
-            _("🗑 apagada para todos (por admin)")
-            if message.get("revoked_by_admin")
-            else _("🗑 apagada para todos")
-        )
-        lines.append("    " + revoked)
+    lines += ["    " + mark for mark in marks(message, edited=False)]
     reactions = [r.get("emoji") for r in message.get("reactions") or () if r.get("emoji")]
     if reactions:
         lines.append("    " + " ".join(reactions))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..core.i18n import _
 from .lead.view import LeadView
+from .message_lines import details, one_line
 from .timefmt import local_stamp
 
 
@@ -118,10 +119,11 @@ class LeadPanel(QWidget):
     def show_history(self, messages: Sequence[dict[str, Any]]) -> None:
         self.history.clear()
         for m in messages:
-            who = _("Você") if m.get("from_me") else (m.get("notify_name") or _("Contato"))
-            text = m.get("body") or m.get("caption") or f"[{m.get('type') or _('mensagem')}]"
-            item = QListWidgetItem(f"{_fmt_time(int(m.get('t', 0)))} {who}: {text}")
+            item = QListWidgetItem(one_line(m, _fmt_time(int(m.get("t", 0)))))
             item.setData(Qt.ItemDataRole.UserRole, m.get("id"))
+            tip = details(m)
+            if tip:
+                item.setToolTip(tip)
             self.history.addItem(item)
         self.history.scrollToBottom()
 

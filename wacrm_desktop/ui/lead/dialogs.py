@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...core.i18n import _
 from ...core.leads import CancelReason, Lead, Situation
+from ..message_lines import details, one_line
 from ..origin_combo import OriginCombo
 from ..timefmt import local_stamp
 
@@ -146,10 +147,7 @@ class NoteDialog(QDialog):
 
 
 def _message_line(m: Mapping[str, Any]) -> str:
-    stamp = local_stamp(m.get("t", 0))
-    who = _("Você") if m.get("from_me") else (m.get("notify_name") or _("Contato"))
-    text = m.get("body") or m.get("caption") or f"[{m.get('type') or _('mensagem')}]"
-    return f"{stamp} {who}: {text}"
+    return one_line(m, local_stamp(m.get("t", 0)))
 
 
 class ConversationDialog(QDialog):
@@ -172,6 +170,8 @@ class ConversationDialog(QDialog):
         self.list.setWordWrap(True)
         for m in self._messages:
             item = QListWidgetItem(_message_line(m))
+            if tip := details(m):
+                item.setToolTip(tip)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.list.addItem(item)

@@ -1,9 +1,10 @@
-"""A contact's burst of messages within one second shows in the order it was written.
+"""The side panel's saved history shows what the chat showed.
 
-Through real QtWebEngine, the injected bridge, the journal, SecantusDB and the side panel: the
-simulator delivers eight messages that share one ``t`` (WhatsApp's whole seconds) and whose
-random ids sort in another order; the panel, the stored timeline and the export must all follow
-WhatsApp's order.
+Through real QtWebEngine, the injected bridge, the journal, SecantusDB and the side panel:
+- a burst of eight messages that share one ``t`` (WhatsApp's whole seconds) and whose random ids
+  sort in another order: the panel, the stored timeline and the export follow WhatsApp's order;
+- a message deleted for everyone, an edited one and one over 64 KiB are marked as such (the
+  text a contact deleted never reads as a plain message).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from bridge_env import BridgeEnv, bridge_env
 from helpers import run_js
+from PySide6.QtWidgets import QListWidgetItem
 from pytestqt.qtbot import QtBot
 
 LUCAS_PN = "5511990010004@c.us"  # seed "lucas"
@@ -67,3 +69,41 @@ def test_a_burst_in_one_second_keeps_whatsapps_order(
     history.export_chat(tab.profile.id, LUCAS_PN, path)
     exported = json.loads(path.read_text(encoding="utf-8"))["messages"]
     assert [m["body"] for m in exported if m["t"] == t] == TEXTS
+
+
+def test_deleted_edited_and_cut_messages_are_marked_in_the_panel(
+    qtbot: QtBot, env: BridgeEnv
+) -> None:
+    tab = env.tabs["Ana"]
+    env.sim(qtbot, "Ana", "openChat('lucas')")
+    gone = env.sim(qtbot, "Ana", "receive('lucas', 'vou apagar isto')")
+    edited = env.sim(qtbot, "Ana", "receive('lucas', 'texto original')")
+    huge = env.sim(qtbot, "Ana", "receive('lucas', 'a'.repeat(70000) + 'fim')")
+    env.wait_message(qtbot, gone)
+    env.wait_message(qtbot, edited)
+    env.wait_message(qtbot, huge, lambda d: d.get("truncated") is True)
+    env.sim(qtbot, "Ana", f"revokeMessage({json.dumps(gone)})")
+    env.sim(qtbot, "Ana", f"editMessage({json.dumps(edited)}, 'texto EDITADO')")
+    env.wait_message(qtbot, gone, lambda d: d.get("revoked") is True)
+    env.wait_message(qtbot, edited, lambda d: bool(d.get("edits")))
+
+    def item(wa_id: str) -> QListWidgetItem | None:
+        for i in range(tab.panel.history.count()):
+            found = tab.panel.history.item(i)
+            if found.data(0x0100) == wa_id:  # Qt.UserRole
+                return found
+        return None
+
+    def shown() -> bool:
+        a, b, c = item(gone), item(edited), item(huge)
+        return bool(
+            a and "apagada para todos" in a.text() and b and "editada" in b.text()
+            and c and "cortada" in c.text()
+        )  # fmt: skip
+
+    qtbot.waitUntil(shown, timeout=15_000)
+    a, b, c = item(gone), item(edited), item(huge)
+    assert a is not None and b is not None and c is not None
+    assert "vou apagar isto" in a.text() and "mantido no histórico" in a.toolTip()
+    assert "texto EDITADO" in b.text() and "“texto original”" in b.toolTip()
+    assert "64 KiB" in c.text() and "WhatsApp" in c.toolTip()
