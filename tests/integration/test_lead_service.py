@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -301,6 +302,31 @@ def test_not_found_is_cached_briefly(
     clock.now += 2
     assert not service.lookup("5511990010004", None).from_cache
     assert _crm_calls(sim) == 2
+
+
+def test_redis_configured_but_down_still_caches_cards_and_not_found(
+    client: CvCrmClient, sim: CvCrmSimulator, clock: FakeClock
+) -> None:
+    """A real RedisCache on a port nothing listens on: found cards and "not found" answers
+    stay in the process's memory, so switching chats does not ask CV CRM each time."""
+    from wacrm_desktop.adapters.cache import RedisCache
+    from wacrm_desktop.core.ports import Cache as CachePort
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down: CachePort = RedisCache(f"redis://127.0.0.1:{port}/0", "wacrm:down", socket_timeout=0.2)
+    service = LeadService(lambda: client, down, ttl_seconds=600, key_prefix=PREFIX, clock=clock)
+    for _ in range(3):
+        assert service.lookup("5511990010001@c.us", None).status == "found"  # seed: Mariana
+        assert service.lookup("5511990010004@c.us", None).status == "not_found"  # Lucas
+        clock.now += 10
+    assert not down.available
+    assert _crm_calls(sim) == 2
+    clock.now += 60  # "not found" lives 60 s, a card 10 min
+    service.lookup("5511990010001@c.us", None)
+    service.lookup("5511990010004@c.us", None)
+    assert _crm_calls(sim) == 3
 
 
 def test_force_refresh_and_invalidate(service: LeadService, sim: CvCrmSimulator) -> None:

@@ -243,7 +243,8 @@ class RedisCache:
                 self._down_since = self._clock()
             if was_available:
                 log.warning(
-                    "Redis %s unreachable (%s: %s); caching disabled until it is back",
+                    "Redis %s unreachable (%s: %s); until it is back, recent messages are read "
+                    "from MongoDB and lead cards kept in this process's memory",
                     self._url_for_logs,
                     type(exc).__name__,
                     exc,

@@ -82,6 +82,7 @@ class SecretStore:
     def __init__(self, service: str = KEYRING_SERVICE) -> None:
         self._service = service
         self._last_problem: str | None = None
+        self._said_no_backend = False  # said once: every read would repeat it
 
     def unavailable_reason(self) -> str | None:
         """Text (app's language) when secrets cannot be read/written here; None when it works."""
@@ -92,7 +93,9 @@ class SecretStore:
     def _get(self, name: str) -> str | None:
         backend = _backend()
         if backend is None:
-            log.warning("keyring unavailable: no OS keyring backend")
+            if not self._said_no_backend:
+                self._said_no_backend = True
+                log.warning("keyring unavailable: no OS keyring backend")
             return None
         try:
             value = backend.get_password(self._service, name)

@@ -443,14 +443,21 @@ class LeadService:
         return max(candidates, key=lambda e: e.fetched_at) if candidates else None
 
     def _remember(self, key: str, entry: _Entry) -> None:
-        """Cache every result; keep found ones in memory too, for stale-while-revalidate."""
+        """Cache every result; keep found ones in memory too, for stale-while-revalidate.
+
+        While the shared cache (Redis) is down, "not found" answers are kept in memory as well,
+        so switching between chats without a lead does not ask CV CRM again each time (a
+        remembered "not found" is never served as a stale card, see `_fallback`).
+        """
         ttl = self.stale_ttl_seconds if entry.leads else self.not_found_ttl_seconds
         try:
             self._cache.set_json(key, entry.to_json(), ttl)
+            shared = bool(self._cache.available)
         except Exception:  # a cache must never break a lookup (core.ports.Cache)
             log.warning("cache write failed", exc_info=True)
+            shared = False
         with self._memory_lock:
-            if entry.leads:
+            if entry.leads or not shared:
                 self._memory[key] = entry
                 self._memory.move_to_end(key)
                 while len(self._memory) > self._memory_size:
