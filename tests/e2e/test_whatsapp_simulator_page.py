@@ -319,6 +319,11 @@ def test_login_session_survives_reload_and_new_profile_then_phone_logout(
     gone = b.js("__waSimControl.receive('mariana', 'Apagada para mim')")
     assert b.js(f"(window.__rm = [], T.coll().Msg.on('remove', m => __rm.push(m.id.toString())),"
                 f" __waSimControl.deleteForMe('{gone}'), __rm)") == [gone]  # fmt: skip
+    # One second's messages (random ids): a reload keeps the order they came in.
+    burst = b.js(
+        "[0, 1, 2, 3, 4].map(i =>"
+        " __waSimControl.receive('mariana', 'rajada ' + i, {t: 1765000000}))"
+    )
     b.qtbot.wait(150)  # messages are written to IndexedDB in small batches
 
     # Reload: OPENING → CONNECTED with no QR in between; the session's messages are still there.
@@ -330,6 +335,11 @@ def test_login_session_survives_reload_and_new_profile_then_phone_logout(
         " return m && [m.body, m.isNewMsg, m.from.toString()] })()"
     ) == ["Guardada no aparelho", False, "5511990010001@c.us"]
     assert b.js(f"require('WAWebCollections').Msg.get('{gone}') === undefined")
+    order = b.js(
+        "require('WAWebCollections').Chat.get('5511990010001@c.us').msgs.getModelsArray()"
+        ".map(m => m.id.toString())"
+    )
+    assert [i for i in order if i in burst] == burst
     states = b.js("window.__probe.states")
     assert "UNPAIRED" not in states and "OPENING" in states, states
     assert b.wait_for("document.querySelector('#pane-side') !== null")

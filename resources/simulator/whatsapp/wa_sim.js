@@ -340,6 +340,7 @@
   // Simulator state
 
   const app = mixinEvents({
+    simSeq: 0, // order messages were added in (persisted, see msgToRecord)
     VERSION: VERSION,
     PT: PT,
     params: params,
@@ -579,11 +580,19 @@
       rec[k] = WID_FIELDS.includes(k) || KEY_FIELDS.includes(k) ? v.toString() : v;
     });
     rec.isNewMsg = false;
+    // Simulator-only: the order the message was added in, so a reload keeps the order of one
+    // second's messages as WhatsApp does (its store is ordered; `t` has whole seconds only).
+    // Stripped again by recordToAttrs: the page's models never carry it.
+    if (!msg.__simSeq) {
+      msg.__simSeq = ++app.simSeq;
+    }
+    rec.__simSeq = msg.__simSeq;
     return rec;
   }
 
   function recordToAttrs(rec) {
     const attrs = Object.assign({}, rec);
+    delete attrs.__simSeq;
     WID_FIELDS.forEach((k) => {
       if (typeof attrs[k] === "string") {
         attrs[k] = new Wid(attrs[k]);
@@ -1051,7 +1060,8 @@
     } catch (e) {
       core.reportError("restore messages", e);
     }
-    records.sort((a, b) => (a.t || 0) - (b.t || 0));
+    records.sort((a, b) => (a.t || 0) - (b.t || 0) || (a.__simSeq || 0) - (b.__simSeq || 0));
+    app.simSeq = records.reduce((m, r) => Math.max(m, r.__simSeq || 0), app.simSeq || 0);
     records.forEach((rec) => {
       let attrs;
       try {
@@ -1066,7 +1076,10 @@
       }
       const chat = chatByWid(attrs.id.remote, true);
       if (chat && !MsgColl.get(attrs.id)) {
-        addMsg(chat, attrs, { restored: true, silentChat: true });
+        const msg = addMsg(chat, attrs, { restored: true, silentChat: true });
+        if (msg && rec.__simSeq) {
+          msg.__simSeq = rec.__simSeq;
+        }
       }
     });
   }
