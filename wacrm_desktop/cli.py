@@ -174,13 +174,13 @@ def _fail(message: str, *, dialog: bool = True) -> int:
 
 def _check_options(ns: argparse.Namespace) -> str | None:
     """Refuse bad flags before anything starts (no half-started database left behind)."""
-    from .core.profiles import ProfileError, clean_profile_name
+    from .core.profiles import ProfileError, clean_profile_name, name_for_message
 
     for name in ns.profile:
         try:
             clean_profile_name(name)
         except ProfileError as exc:
-            return f"--profile {name!r}: {exc}"
+            return f"--profile {name_for_message(name)!r}: {exc}"
     if ns.data_dir is not None:
         if not ns.data_dir.strip():
             return _("--data-dir não pode ser vazio.")

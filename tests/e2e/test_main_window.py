@@ -3,6 +3,8 @@ the side panel's saved history coming back with the history store."""
 
 from __future__ import annotations
 
+import errno
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,15 +12,16 @@ from typing import Any
 import pytest
 from bridge_env import BridgeEnv, bridge_env
 from helpers import CRM_EMAIL, CRM_TOKEN, build_app, close_app
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from wacrm_desktop.core import i18n
-from wacrm_desktop.core.profiles import ProfileRegistry
+from wacrm_desktop.core import i18n, profiles
+from wacrm_desktop.core.profiles import Profile, ProfileRegistry
 from wacrm_desktop.services.history import HistoryStatus
 from wacrm_desktop.simulators.cvcrm import CvCrmSimulator
 from wacrm_desktop.simulators.whatsapp import WhatsAppSimulator
 from wacrm_desktop.ui.main_window import MainWindow, history_status_text
+from wacrm_desktop.ui.profile_tab import ProfileTab
 
 
 def _status(online: bool, pending: int, cache: bool = True) -> HistoryStatus:
@@ -185,3 +188,91 @@ def test_new_chat_starts_at_the_top_of_the_panel(qtbot: QtBot, env: BridgeEnv) -
     _open_chat(qtbot, env, "carlos", "551190010002")
     assert bar.value() == 0  # the new chat's name, phone and ⟳ are in view
     window.resize(1400, 900)
+
+
+# ------------------------------------------------------------------ profiles.json problems
+
+
+class _LightTab(ProfileTab):
+    """A ProfileTab without a web page: enough for the window's tab bookkeeping."""
+
+    def __init__(self, profile: Profile) -> None:
+        QWidget.__init__(self)
+        self.profile = profile
+        self.state = "connected"
+        self.unread = 0
+        self.shut = False
+
+    def shutdown(self) -> None:
+        self.shut = True
+
+
+def _light_window(qtbot: QtBot, registry: ProfileRegistry) -> MainWindow:
+    window = MainWindow(registry, _LightTab)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_entries_that_could_not_be_loaded_are_named_in_the_window(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = tmp_path / "profiles.json"
+    kept = "0b9f7c1e-8a52-4b8e-9c61-3f2a1d5e7a01"
+    lost = "1c8e6b2d-7f41-4a7d-8b50-2e193c4d6b02"
+    path.write_text(
+        json.dumps(
+            {
+                "profiles": [
+                    {"id": kept, "name": "Maria " + "x" * 70},
+                    {"id": lost, "name": "Repetida"},
+                    {"id": lost, "name": "Repetida de novo"},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    window = _light_window(qtbot, ProfileRegistry(path))
+    text = window.notice_text.text()
+    assert window.notice.isVisible()
+    assert str(tmp_path / "profiles.broken.json") in text
+    assert lost in text  # the entry left out, by id
+    assert "“Maria xxx" in text  # the profile kept under a shortened name
+    assert [t.profile.id for t in window.profile_tabs()] == [kept, lost]
+    assert window.tabs.tabToolTip(0).startswith("Maria " + "x" * 53 + "…")
+
+
+def test_closing_a_tab_when_profiles_json_cannot_be_written(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = ProfileRegistry(tmp_path / "profiles.json")
+    ana, bia = registry.add("Ana"), registry.add("Bia")
+    window = _light_window(qtbot, registry)
+    first = window.tab_for(ana.id)
+
+    def disk_full(path: Path, data: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(profiles, "atomic_write_json", disk_full)
+    window._close_tab_at(0)  # no exception into Qt: the tab closes, the window says why
+    assert [t.profile.id for t in window.profile_tabs()] == [bia.id]
+    assert isinstance(first, _LightTab) and first.shut
+    assert window.notice.isVisible()
+    assert "profiles.json" in window.notice_text.text()
+    assert "disco" in window.notice_text.text() or "espaço" in window.notice_text.text()
+
+    # it can come back from the menu, and moving tabs says the same (once) without raising
+    window.reopen_profile(ana.id)
+    window.tabs.tabBar().moveTab(1, 0)
+    assert [t.profile.id for t in window.profile_tabs()] == [ana.id, bia.id]
+    assert window.notice_text.text().count("profiles.json") == 1
+
+    # a removal that cannot be saved changes nothing and is explained
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _w, _t, text: warnings.append(text))
+    window.tabs.setCurrentIndex(0)
+    window.ask_remove_profile()
+    assert warnings and "profiles.json" in warnings[0]
+    assert [t.profile.id for t in window.profile_tabs()] == [ana.id, bia.id]
+    assert [p.id for p in registry.all()] == [ana.id, bia.id]

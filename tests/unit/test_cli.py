@@ -33,6 +33,15 @@ def test_bad_flags_exit_2_with_message(
     assert "Traceback" not in err
 
 
+def test_a_long_profile_name_is_echoed_only_in_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--profile", "Ana" + "x" * 4997, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "60" in err and "Anaxxx" in err and "…" in err
+    assert len(err) < 200
+
+
 def test_data_dir_that_is_a_file_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

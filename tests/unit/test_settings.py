@@ -151,3 +151,33 @@ def test_retention_days_and_unknown_keys_are_kept(caplog: pytest.LogCaptureFixtu
 def test_defaults_round_trip_without_warnings(caplog: pytest.LogCaptureFixture) -> None:
     assert _load(caplog, **DEFAULTS.to_mapping()) == DEFAULTS
     assert not caplog.records
+
+
+# --------------------------------------------------------------------------- the file itself
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", '"text"', "null", "42"])
+def test_an_unusable_file_is_kept_aside_never_over_an_earlier_copy(
+    tmp_path: Path, content: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="wacrm.config")
+    path = tmp_path / "settings.json"
+    path.write_text(content, encoding="utf-8")
+    assert load_settings(path) == DEFAULTS
+    assert (tmp_path / "settings.broken.json").read_text(encoding="utf-8") == content
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and "settings.broken.json" in errors[0].getMessage()
+
+    # broken again: a new copy, the earlier one untouched
+    path.write_text('["again"]', encoding="utf-8")
+    assert load_settings(path) == DEFAULTS
+    assert (tmp_path / "settings.broken.json").read_text(encoding="utf-8") == content
+    assert (tmp_path / "settings.broken-2.json").read_text(encoding="utf-8") == '["again"]'
+    assert not path.exists()
+
+
+def test_a_byte_order_mark_is_no_damage(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"mongodb_db": "vendas"}).encode())
+    assert load_settings(path).mongodb_db == "vendas"
+    assert not (tmp_path / "settings.broken.json").exists()

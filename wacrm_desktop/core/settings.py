@@ -7,7 +7,6 @@ file: they come from the OS keyring, or from environment variables (documented a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -332,20 +331,71 @@ class Settings:
 
 
 def load_settings(path: Path) -> Settings:
-    """Read settings.json; a missing or broken file gives defaults (a broken one is kept aside)."""
+    """Read settings.json; a missing or unusable file gives defaults.
+
+    Unusable means unreadable, not JSON, or JSON that is no object (`[1, 2, 3]`): such a file
+    is logged as an ERROR and kept aside (`set_aside`, never over an earlier copy), so the
+    user's hand edits can be recovered; the next save writes a fresh file.
+    """
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: Notepad's BOM is fine
     except FileNotFoundError:
         return Settings()
     except (OSError, ValueError) as exc:
-        backup = path.with_suffix(".broken.json")
-        log.error("settings file unreadable (%s); using defaults, kept as %s", exc, backup.name)
-        with contextlib.suppress(OSError):
-            path.replace(backup)
-        return Settings()
-    if not isinstance(raw, dict):
-        return Settings()
-    return Settings.from_mapping(raw)
+        problem = str(exc)
+    else:
+        if isinstance(raw, dict):
+            return Settings.from_mapping(raw)
+        problem = f"JSON {type(raw).__name__}, not an object"
+    backup = set_aside(path)
+    log.error(
+        "settings file unusable (%s); using defaults, kept as %s",
+        problem,
+        backup.name if backup is not None else "(could not be moved)",
+    )
+    return Settings()
+
+
+def broken_copy_path(path: Path) -> Path:
+    """Where to keep a damaged `path` aside: name.broken.json, else name.broken-2.json, -3…
+
+    Never the name of an existing file, so an earlier copy is never overwritten.
+    """
+    candidate = path.with_name(f"{path.stem}.broken.json")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.broken-{n}.json")
+        n += 1
+    return candidate
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move a damaged file to `broken_copy_path(path)`; None when it could not be moved."""
+    backup = broken_copy_path(path)
+    try:
+        path.replace(backup)
+    except OSError as exc:
+        log.error("could not move %s aside: %s", path.name, exc)
+        return None
+    return backup
+
+
+def keep_copy_aside(path: Path, data: bytes) -> Path:
+    """Write `data` (a damaged file's bytes) next to `path` under a new broken-copy name.
+
+    The file is created exclusively, so even a name taken meanwhile is never overwritten.
+    Raises OSError.
+    """
+    while True:
+        backup = broken_copy_path(path)
+        try:
+            with open(backup, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except FileExistsError:
+            continue
+        return backup
 
 
 def stored_language(path: Path) -> str | None:
@@ -355,7 +405,7 @@ def stored_language(path: Path) -> str | None:
     a broken file aside) is what the app uses.
     """
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):
         return None
     value = raw.get("language") if isinstance(raw, dict) else None

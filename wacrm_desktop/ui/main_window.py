@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice_text = QLabel()
         self.notice_text.setWordWrap(True)
+        self.notice_text.setTextFormat(Qt.TextFormat.PlainText)  # names from files: never markup
         self.notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         notice_close = QToolButton()
@@ -295,10 +296,15 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def _close_tab_at(self, index: int) -> None:
+        """Close a tab; always closes, even when profiles.json cannot be written (then says so).
+
+        The write (a few hundred bytes) stays on the UI thread: it is local and tiny, and the
+        registry turns every failure into ProfileError, caught here, so nothing reaches Qt.
+        """
         tab = self.tabs.widget(index)
         if not isinstance(tab, ProfileTab):
             return
-        self._registry.set_open(tab.profile.id, False)
+        self._set_open(tab.profile.id, False)
         self.tabs.removeTab(index)
         tab.shutdown()
         tab.deleteLater()
@@ -311,6 +317,26 @@ class MainWindow(QMainWindow):
             self._registry.reorder(open_ids + closed)
         except ProfileError as exc:
             log.warning("could not save tab order: %s", exc)
+            self._show_not_saved(exc)
+
+    def _set_open(self, profile_id: str, is_open: bool) -> Profile | None:
+        """The registry's open/closed mark; a failed write is shown, never raised (the change
+        holds for this session: see ProfileRegistry). None for a profile no longer there."""
+        try:
+            return self._registry.set_open(profile_id, is_open)
+        except ProfileError as exc:
+            log.warning("could not save that a tab was opened/closed: %s", exc)
+            self._show_not_saved(exc)
+        return next((p for p in self._registry.all() if p.id == profile_id), None)
+
+    def _show_not_saved(self, exc: ProfileError) -> None:
+        self.show_notice(
+            f"{exc} "
+            + _(
+                "As abas ficam como estão agora, mas isso pode não ser lembrado na próxima "
+                "vez que o app abrir."
+            )
+        )
 
     def _update_empty_state(self) -> None:
         """No open tab: the welcome view (what a profile is, how to add or reopen one)."""
@@ -320,8 +346,15 @@ class MainWindow(QMainWindow):
             self.welcome.reopen_button.setVisible(any(not p.is_open for p in self._registry.all()))
 
     def show_notice(self, text: str) -> None:
-        """A warning over the window's content until the user closes it."""
-        self.notice_text.setText(text)
+        """A warning over the window's content until the user closes it.
+
+        A notice still showing is kept (the new one goes below it), and the same text is
+        never shown twice, so a damaged profiles.json is not hidden by a later problem.
+        """
+        current = "" if self.notice.isHidden() else self.notice_text.text()
+        if text in current.split("\n\n"):
+            return
+        self.notice_text.setText(f"{current}\n\n{text}" if current else text)
         self.notice.show()
 
     def _fill_reopen_menu(self) -> None:
@@ -340,7 +373,9 @@ class MainWindow(QMainWindow):
         return profile
 
     def reopen_profile(self, profile_id: str) -> None:
-        self._open_tab(self._registry.set_open(profile_id, True))
+        profile = self._set_open(profile_id, True)
+        if profile is not None:
+            self._open_tab(profile)
 
     def rename_profile(self, profile_id: str, name: str) -> None:
         profile = self._registry.rename(profile_id, name)
@@ -350,12 +385,13 @@ class MainWindow(QMainWindow):
             self._refresh_label(tab)
 
     def remove_profile(self, profile_id: str) -> None:
+        """Raises ProfileError (then nothing changed: the tab and the session stay)."""
+        profile = self._registry.remove(profile_id)
         tab = self.tab_for(profile_id)
         if tab is not None:
             self.tabs.removeTab(self.tabs.indexOf(tab))
             tab.shutdown()
             tab.deleteLater()
-        profile = self._registry.remove(profile_id)
         if self._on_remove_profile is not None:
             self._on_remove_profile(profile)
         self._update_empty_state()
@@ -389,9 +425,10 @@ class MainWindow(QMainWindow):
         tab = self._current_tab()
         if tab is None:
             return
+        title = _("Remover perfil")
         answer = QMessageBox.question(
             self,
-            _("Remover perfil"),
+            title,
             _(
                 "Remover o perfil “{name}”? A sessão do WhatsApp deste perfil será "
                 "apagada deste computador (será preciso escanear o QR de novo). "
@@ -399,7 +436,10 @@ class MainWindow(QMainWindow):
             ).format(name=tab.profile.name),
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.remove_profile(tab.profile.id)
+            try:
+                self.remove_profile(tab.profile.id)
+            except ProfileError as exc:
+                QMessageBox.warning(self, title, str(exc))
 
     # -- status -----------------------------------------------------------------------------------
     def show_history_status(self, status: HistoryStatus) -> None:
