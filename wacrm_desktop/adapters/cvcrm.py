@@ -141,6 +141,12 @@ class _Secret:
     __str__ = __repr__
 
 
+# Request parameters whose values the app sets itself (paging, CRM ids): safe to log.
+_PLAIN_PARAMS = frozenset(
+    {"limit", "offset", "pagina", "registros_por_pagina", "idlead", "idsituacao"}
+)
+
+
 def _mask_email(address: str) -> str:
     """'d***@wacrm.local': enough to tell accounts apart in a log."""
     user, at, domain = address.partition("@")
@@ -793,15 +799,26 @@ class CvCrmClient:
 
     @staticmethod
     def _describe(params: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> str:
-        """Loggable summary of a call's inputs: phones and e-mails masked, body values omitted."""
+        """Loggable summary of a call's inputs: names and sizes, never what a person typed.
+
+        A search term (`nome`, `email`, `documento`, a typed `telefone`…) is personal data,
+        possibly mistyped so that no log filter recognises it ("9900l-0001"): only its
+        length is logged. Values are logged only for the paging fields and ids the app
+        itself sets (`_PLAIN_PARAMS`: a lead id is the CRM's key, not a phone, and support
+        needs it), and only when they are short digit strings. `telefone` is always the
+        app's own search fragment (`core.phones.search_fragment`, digits only): it is
+        logged masked (last 4 digits, as every phone in the log) so a lookup can be matched
+        with the chat's masked number; anything else in it is redacted like a name.
+        """
         parts: list[str] = []
         for key, value in (params or {}).items():
-            if key == "telefone":
-                parts.append(f"telefone={mask(str(value))}")
-            elif key == "email":
-                parts.append(f"email={_mask_email(str(value))}")
+            text = str(value).strip()
+            if key in _PLAIN_PARAMS and text.isdigit() and len(text) <= 12:
+                parts.append(f"{key}={text}")
+            elif key == "telefone" and text.isdigit():
+                parts.append(f"telefone={mask(text)}")
             else:
-                parts.append(f"{key}={value}")
+                parts.append(f"{key}=<{len(text)} chars>")
         if body is not None:
             parts.append(f"idlead={body.get('idlead', '-')}")
             parts.append("fields=" + ",".join(sorted(str(k) for k in body)))

@@ -376,60 +376,117 @@ def mask(phone_or_wid: str | None) -> str:
     return _mask_digits(digits) + suffix
 
 
-# What a phone-like run of digits looks like in a log line, and what only looks like one.
-# Tried at each position in this order; `keep` and non-phone `dotted` tokens are copied
-# unchanged, so their digits are never read as a phone:
-#   keep   — a UUID; an ISO date/time ("2026-12-04 08:48:36,123", "…T08:48:36.123Z"); a
-#            dd-mm-yyyy date; digits joined by ":" (clock, Chromium's pid:tid, host:port) —
-#            except a WhatsApp id's device suffix ("5511…:12@s.whatsapp.net");
-#   dotted — versions ("2.3000.1030123496"), decimals, IP addresses; masked only when the
-#            whole token is a phone written with dots ("99001.0001", "11.99001.0001");
-#   phone  — 8 to 15 digits in groups joined by one space or dash, with an optional "+"
-#            and "(DDD)": "5511990010001", "+55 (11) 99001-0001", "99001-0001", the user
-#            part of "…@c.us"/"…@lid", the "90010001" of "telefone=90010001". Not glued to
-#            letters or digits (hex ids, UUID parts), nor the tail of a dotted version.
-#            More than 15 digits: an id (a group's "120363…@g.us") when it is one run; when
-#            it is several groups (two numbers, "<phone>-<time>@g.us") all but the last 4
-#            digits are starred.
-# Known cost: a Unix timestamp written as bare digits ("t=1733302116") is masked too; it
-# cannot be told from a phone. Log times formatted.
+# `redact_phones`: what a phone looks like in a log line, and what only looks like one.
+#
+# The rule: a NUMBER is a run of digits, or several runs joined by separator runs of 1 to 6
+# characters — any Unicode space except line breaks (NBSP, thin, narrow no-break…), any
+# Unicode dash (hyphen, en/em dash, minus sign…), ".", "/", "(", ")", invisible joiners
+# (zero-width space, soft hyphen…) — with an optional leading "+" and "(". Letters do NOT
+# end a number's protection: "Cel11990010001" and "11990010001x" are numbers too. A number
+# of 8 or more digits shows only its last 4 digits, whatever its length ("00 55…", two
+# numbers run together), its separators and its neighbours; "+" stays, separators go.
+#
+# Copied unchanged, because they only look like digits (tried first at each position, and a
+# number never swallows one of them):
+#   * a UUID; a hex id of 16+ hex characters with at least 4 letters a-f (WhatsApp message
+#     ids "3EB0C431D4…", Mongo ObjectIds, hashes);
+#   * an ISO date/time ("2026-12-04 08:48:36,123", "…T08:48:36.123Z"), a date
+#     "04-12-2026" / "04/12/2026" / "04.12.2026" / "2026/12/04" (real day, month, year);
+#   * digits joined by ":" (clock, Chromium's pid:tid, host:port) — except a WhatsApp id's
+#     device suffix ("5511…:12@s.whatsapp.net");
+#   * a group/newsletter id: one run of 16+ digits before "@g.us" ("120363…@g.us");
+#   * a number written with dots only that is a version, an IPv4 address or a decimal
+#     (see `_dotted_is_phone`), and any number of fewer than 8 digits (pids, ports,
+#     durations "123.4 ms", lead ids).
+# Known costs (masked although no phone): a bare Unix timestamp ("t=1733302116"), a money
+# amount with thousands dots ("12.345.678"), a decimal with 4 decimals ("1234.5678"), and
+# numbers only spaces apart ("6.10.0 1920"); none of them can be told from a phone.
+# Known limits (not masked): a phone glued to 4+ letters a-f making a 16+ character hex
+# token ("cafe5511990010001"), and a phone with a letter typed for a digit ("9900l-0001"):
+# values typed by people must not be logged at all (see adapters.cvcrm `_describe`).
+
+# Unicode dashes (every "Pd" character, tested) plus minus signs.
+_DASHES = (
+    "\\-\u058a\u05be\u1400\u1806\u2010-\u2015\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u301c"
+    "\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead\u2212\u02d7\u2043"
+)
+# Every Unicode space ("Zs") and tab; line breaks end a number (a multi-line message).
+_SPACES = "\t\x1f \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+# Invisible characters a copied number may carry.
+_INVISIBLE = "\u00ad\u180e\u200b-\u200d\u2060\ufeff"
+_SEP = f"[{_SPACES}{_DASHES}{_INVISIBLE}./()\uff0e\uff0f\uff08\uff09]"
+
+_UUID = r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])"
+_HEX_ID = r"(?<![0-9A-Za-z])(?=(?:[0-9]*[A-Fa-f]){4})[0-9A-Fa-f]{16,}(?![0-9A-Za-z])"
+_YEAR, _MONTH, _DAY = r"(?:19|20)\d\d", r"(?:0?[1-9]|1[0-2])", r"(?:0?[1-9]|[12]\d|3[01])"
+_DATE = (
+    rf"(?<![0-9])(?:"
+    rf"{_YEAR}-{_MONTH}-{_DAY}(?:[T\ ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)?"
+    rf"|{_YEAR}/{_MONTH}/{_DAY}"
+    rf"|{_DAY}-{_MONTH}-{_YEAR}|{_DAY}/{_MONTH}/{_YEAR}|{_DAY}\.{_MONTH}\.{_YEAR}"
+    rf")(?![0-9])(?![-/.]\d)"
+)
+_KEPT = rf"{_UUID}|{_HEX_ID}|{_DATE}"
+# One run of digits in a number: not the start of a kept span, and not the first field of a
+# "12:34" chain (a clock, pid:tid, host:port), which is kept.
+_GROUP = rf"(?!{_KEPT})\d++(?!(?::\d++)+(?![\d@]))"
 _REDACT_RE = re.compile(
-    r"""
+    rf"""
     (?P<keep>
-        (?<![0-9A-Za-z])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])
-      | (?<![0-9])\d{4}-\d{2}-\d{2}(?:[T\ ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?![0-9])
-      | (?<![0-9])\d{2}-\d{2}-\d{4}(?![0-9])
+        {_KEPT}
       | (?<![0-9])\d+(?::\d+)+(?![0-9@])
+      | (?<![0-9])\d{{16,}}(?=@(?:g\.us|broadcast|newsletter)(?![0-9A-Za-z]))
     )
-  | (?P<dotted>(?<![0-9.])\d+(?:\.\d+)+)
-  | (?P<phone>
-        (?<![0-9A-Za-z+])(?<![0-9]\.)
-        (?:\+\ ?)?
-        (?:\(\ ?\d{1,4}\ ?\)\ ?-?\ ?)?
-        \d++
-        (?:[\ \-]\d++|\ ?\(\ ?\d{1,4}\ ?\)\ ?\d++)*
-        (?![0-9A-Za-z])(?!\.\d)
+  | (?P<number>
+        (?<![0-9])
+        (?:\+{_SEP}{{0,3}})?
+        (?:[(\uff08]{_SEP}{{0,3}})?
+        {_GROUP}
+        (?:{_SEP}{{1,6}}{_GROUP})*
     )
     """,
     re.VERBOSE,
 )
-_DOTTED_PHONE_RE = re.compile(r"(?:\d{2,3}\.)?\d{4,5}\.\d{4}")
+_DOTTED_RE = re.compile(r"\d+(?:\.\d+)+")
+
+
+def _dotted_is_phone(text: str) -> bool:
+    """A number of 8+ digits written with dots only: a phone, unless it is a version, an
+    IPv4 address or a decimal.
+
+    Phones: the last group has 4 digits ("1199001.0001", "11.99001.0001", "3333.4444"), or
+    8–9 digits after at most a country code and DDD ("11.990010001", "55.11.33334444").
+    Kept: "2.3000.1030123496", "124.0.6367.207" (versions: first group of 1–3 digits,
+    middle groups of at most 5, not thousands-grouped), "192.168.100.200", "1234567.25"
+    (a decimal of at most 7 integer digits).
+    """
+    groups = text.split(".")
+    last, before = groups[-1], "".join(groups[:-1])
+    if len(last) == 4 or (len(last) in (8, 9) and len(before) <= 5):
+        return True
+    if len(groups) == 2:  # a decimal, unless its integer part alone is a long run
+        return len(groups[0]) >= 8 or len(last) >= 8
+    if len(groups) == 4 and all(len(g) <= 3 and int(g) <= 255 for g in groups):
+        return False  # IPv4
+    thousands = all(len(g) == 3 for g in groups[1:])
+    long_middle = any(len(g) > 5 for g in groups[1:-1])  # two numbers run together
+    return len(groups[0]) > 3 or thousands or long_middle
 
 
 def _redact_match(match: re.Match[str]) -> str:
-    text = match.group(0)
-    if match.group("keep") is not None:
-        return text
-    if match.group("dotted") is not None:
-        return _mask_digits(text.replace(".", "")) if _DOTTED_PHONE_RE.fullmatch(text) else text
+    text = match.group("number")
+    if text is None:
+        return match.group(0)
     digits = "".join(_DIGITS_RE.findall(text))
-    if len(digits) < 8 or (len(digits) > 15 and digits == text):
+    if len(digits) < 8:
+        return text
+    if _DOTTED_RE.fullmatch(text) and not _dotted_is_phone(text):
         return text
     return ("+" if text.startswith("+") else "") + _mask_digits(digits)
 
 
 def redact_phones(text: str) -> str:
-    """`text` with every phone-like digit run masked to its last 4 digits (see above)."""
+    """`text` with every phone-like number masked to its last 4 digits (rule above)."""
     if not any(ch.isdigit() for ch in text):
         return text
     return _REDACT_RE.sub(_redact_match, text)
