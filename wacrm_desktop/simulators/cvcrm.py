@@ -146,8 +146,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Request lines go to logging at DEBUG (never headers, so never the token)."""
-        log.debug("%s " + format, self.client_address[0], *args)
+        """Request lines go to logging at DEBUG, without their query string (a search's text is
+        a contact's data, like the app's own CV CRM log lines) and never headers (the token)."""
+        safe = [re.sub(r"\?\S*", "?…", a) if isinstance(a, str) else a for a in args]
+        log.debug("%s " + format, self.client_address[0], *safe)
 
     def do_GET(self) -> None:
         self.server.sim._handle(self, "GET")
