@@ -18,6 +18,7 @@ from wacrm_desktop.adapters.mongo import SCHEMA_VERSION, MongoHistoryStore
 from wacrm_desktop.core.events import EditEvent, MessageEvent, ReactionEvent, RevokeEvent
 from wacrm_desktop.core.ports import SearchQuery
 from wacrm_desktop.services.history import HistoryService, recent_key, recent_state_key
+from wacrm_desktop.services.history_export import csv_row
 
 pytestmark = pytest.mark.servers
 
@@ -149,6 +150,9 @@ def test_team_view_search_and_export(
     assert len(data["messages"]) == 5 and data["messages"][0]["edits"]
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
     assert rows[0]["texto"] == "proposta nova" and rows[0]["editada"] == "sim"
+    assert rows[0]["texto_cortado"] == "não" and rows[0]["apagada"] == "não"
+    cut = csv_row({"id": "x", "t": 1, "body": "a" * 10, "truncated": True, "revoked": True})
+    assert cut["texto_cortado"] == "sim" and cut["apagada"] == "sim"
     assert {r["perfil"] for r in rows} == {"ana", "bruno"}
 
 

@@ -66,6 +66,27 @@ def test_transcript_marks_deleted_edited_and_cut_messages() -> None:
     assert lines[3].endswith("Mariana: normal")
 
 
+def test_a_long_message_is_cut_and_never_empties_the_transcript() -> None:
+    """A 64 KiB text used to push every line out: the CV CRM interaction said only "10
+    mensagens omitidas" (and an interaction cannot be undone through the API)."""
+    msgs = [
+        {"t": 1, "type": "chat", "body": "oi"},
+        {"t": 2, "type": "chat", "body": "x", "revoked": True},
+        {"t": 3, "type": "chat", "body": "B" * 65_536, "truncated": True},
+    ]
+    text = format_transcript(msgs, contact_name="Mari")
+    lines = text.splitlines()
+    assert len(lines) == 4 and "omitida" not in lines[0]
+    assert lines[1].endswith("Mari: oi") and lines[2].endswith("Mari: x (apagada para todos)")
+    assert lines[3].endswith("[…] (texto cortado)") and len(lines[3]) < 2_100
+    # a long text that the store kept whole is cut here and says so, once
+    long = format_transcript([{"t": 1, "type": "chat", "body": "C" * 5_000}], contact_name="A")
+    assert long.count("(texto cortado)") == 1
+    # even a tiny limit keeps the newest message, cut to fit
+    tiny = format_transcript(msgs, contact_name="Mari", limit_chars=300)
+    assert len(tiny) <= 300 and "Mari: BBB" in tiny and "2 mensagem(ns)" in tiny
+
+
 def test_age_text() -> None:
     assert age_text(1000, 1030) == "atualizado agora"
     assert age_text(1000, 1000 + 7 * 60 + 5) == "atualizado há 7 min"

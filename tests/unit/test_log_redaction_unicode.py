@@ -258,3 +258,10 @@ def test_filter_applies_the_rule_to_every_log_line() -> None:
     )
     PhoneRedactingFilter().filter(record)
     assert record.getMessage() == "typed Cel+*********0001"
+
+
+def test_a_version_in_parentheses_stays() -> None:
+    """The bridge logs "capture attached (<WhatsApp version>)"."""
+    line = "capture attached (2.3000.1030125896)"
+    assert redact_phones(line) == line
+    assert redact_phones("(1199001.0001)") == "*******0001)"  # a phone: masked

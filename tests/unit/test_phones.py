@@ -290,3 +290,22 @@ def test_property_phones_in_never_raises_and_returns_normalised_numbers(text: st
     found = phones_in(text)
     assert len(set(found)) == len(found)
     assert all(normalize(n) == n for n in found)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+55 11 98765\u20134321",  # en dash (word processors)
+        "+55 11 98765\u20144321",  # em dash
+        "(11)\u00a098765\u20114321",  # no-break space, non-breaking hyphen
+        "11\u202f98765\u22124321",  # narrow no-break space, minus sign
+        "\uff0811\uff0998765-4321",  # fullwidth parentheses
+        "\uff0b55 11 98765-4321",  # fullwidth plus
+        "\u0661\u0661\u0669\u0668\u0667\u0666\u0665\u0664\u0663\u0662\u0661",  # Arabic-Indic
+        "\u200b11 98765-4321\ufeff",  # invisible characters from a copy
+    ],
+)
+def test_unicode_written_numbers_are_phones(typed: str) -> None:
+    """What the log masker hides as a phone is searched as a phone (not as a name)."""
+    assert normalize(typed) == "5511987654321"
+    assert phones_in(f"Cel: {typed} / (11) 3333\u20134444") == ("5511987654321", "551133334444")

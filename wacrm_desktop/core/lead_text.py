@@ -36,6 +36,9 @@ DEFAULT_QUICK_REPLIES: tuple[str, ...] = (
 # [UNCERTAIN] no documented size limit for an interaction's `descricao`; stay well below
 # anything a text column would refuse, and say that the transcript was cut.
 MAX_TRANSCRIPT_CHARS = 15_000
+#: One message's text in a transcript: a long text (up to 64 KiB) is cut here, so it never
+#: pushes every other message out of the transcript.
+MAX_TRANSCRIPT_LINE_CHARS = 2_000
 
 _VAR_RE = re.compile(r"\{([a-z_]+)\}")
 
@@ -112,8 +115,10 @@ def format_transcript(
     team reads it (like the quick replies, which go to Brazilian contacts).
 
     One line per message: "dd/mm/aaaa HH:MM Nome: texto"; media become "[imagem] legenda"; a
-    deleted, edited or cut message says so after its text.
-    When the text is longer than `limit_chars` the OLDEST lines are dropped and a note says so.
+    deleted, edited or cut message says so after its text. A text longer than
+    `MAX_TRANSCRIPT_LINE_CHARS` is cut ("[…] (texto cortado)"). When the whole is still longer
+    than `limit_chars` the OLDEST lines are dropped and a note says so; the newest message is
+    always kept (cut to fit if need be), so a transcript is never empty.
     """
     lines: list[str] = []
     for m in messages:
@@ -124,22 +129,29 @@ def format_transcript(
             caption = m.get("caption") or ""
             text = f"[{kind}] {caption}".strip()
         text = " ".join(str(text).split()) or "[mensagem sem texto]"
+        cut = bool(m.get("truncated"))
+        if len(text) > MAX_TRANSCRIPT_LINE_CHARS:
+            text, cut = text[:MAX_TRANSCRIPT_LINE_CHARS].rstrip() + " […]", True
         # Whoever reads the lead must see what the chat showed: a deleted or edited message,
-        # or a text the app stored cut, is not logged as if it were plain.
+        # or a text cut (by the app's 64 KiB store limit or here), is not logged as if plain.
         if m.get("revoked"):
             text += " (apagada para todos)"
         if m.get("edits"):
             text += " (editada)"
-        if m.get("truncated"):
+        if cut:
             text += " (texto cortado)"
         lines.append(f"{_when(m.get('t'))} {who}: {text}")
     header = "Conversa registrada pelo WhatsApp (WACRM Desktop)"
+    note_room = 80  # the "N mensagens omitidas" note
     body = "\n".join(lines)
     dropped = 0
-    while lines and len(header) + len(body) + 80 > limit_chars:
+    while len(lines) > 1 and len(header) + len(body) + note_room > limit_chars:
         lines.pop(0)
         dropped += 1
         body = "\n".join(lines)
+    room = limit_chars - len(header) - note_room
+    if lines and len(body) > room:  # only the newest line is left, and it is still too long
+        body = body[: max(0, room - len(" […] (texto cortado)"))].rstrip() + " […] (texto cortado)"
     if dropped:
         header += f" — {dropped} mensagem(ns) mais antiga(s) omitida(s) por tamanho"
     return f"{header}\n{body}"

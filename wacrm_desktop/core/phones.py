@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import phonenumbers
 
@@ -157,9 +158,25 @@ def normalize(raw: str | None, region: str = "BR") -> str | None:
     return _normalize(raw, region)
 
 
+def _plain_typed(text: str) -> str:
+    """A typed or pasted number in ASCII: any Unicode dash ("–" from a word processor, "‑")
+    becomes "-", any Unicode space " ", invisible characters go, fullwidth ( ) . / and
+    non-ASCII digits ("١١", "１１") become ASCII — the same characters the log masker treats
+    as part of a number, so what it hides as a phone is searched as a phone too."""
+    out = _TYPED_INVISIBLE_RE.sub("", text)
+    out = _TYPED_DASH_RE.sub("-", out)
+    out = _TYPED_SPACE_RE.sub(" ", out)
+    out = out.translate(_FULLWIDTH_PUNCT)
+    if not out.isascii():
+        out = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in out)
+    return out
+
+
 @functools.lru_cache(maxsize=4096)  # pure; the panel matches the same numbers over and over
 def _normalize(raw: str, region: str) -> str | None:
     text = raw.strip()
+    if "@" not in text:
+        text = _plain_typed(text).strip()
     if "@" in text:
         match = _WID_RE.match(text)
         if match is None or match.group("server").lower() not in _PHONE_SERVERS:
@@ -223,7 +240,7 @@ def _phones_in(text: str, region: str) -> tuple[str, ...]:
         return (single,)
     if "@" in text:  # an id is one thing: never split it into "numbers"
         return ()
-    cleaned = _ANY_EXTENSION_RE.sub("|", _ZERO_XX_RE.sub("0", text))
+    cleaned = _ANY_EXTENSION_RE.sub("|", _ZERO_XX_RE.sub("0", _plain_typed(text)))
     cleaned = _WORD_RE.sub("|", cleaned)
     out: list[str] = []
     last_ddd: str | None = None
@@ -415,6 +432,10 @@ _SPACES = "\t\x1f \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # Invisible characters a copied number may carry.
 _INVISIBLE = "\u00ad\u180e\u200b-\u200d\u2060\ufeff"
 _SEP = f"[{_SPACES}{_DASHES}{_INVISIBLE}./()\uff0e\uff0f\uff08\uff09]"
+_TYPED_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_TYPED_DASH_RE = re.compile(f"[{_DASHES}]")
+_TYPED_SPACE_RE = re.compile(f"[{_SPACES}]")
+_FULLWIDTH_PUNCT = str.maketrans("\uff08\uff09\uff0e\uff0f\uff0b", "()./+")
 
 _UUID = r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])"
 _HEX_ID = r"(?<![0-9A-Za-z])(?=(?:[0-9]*[A-Fa-f]){4})[0-9A-Fa-f]{16,}(?![0-9A-Za-z])"
@@ -480,7 +501,8 @@ def _redact_match(match: re.Match[str]) -> str:
     digits = "".join(_DIGITS_RE.findall(text))
     if len(digits) < 8:
         return text
-    if _DOTTED_RE.fullmatch(text) and not _dotted_is_phone(text):
+    core = text.lstrip("(\uff08")  # "(2.3000.1030125896)": a version in parentheses
+    if _DOTTED_RE.fullmatch(core) and not _dotted_is_phone(core):
         return text
     return ("+" if text.startswith("+") else "") + _mask_digits(digits)
 

@@ -31,6 +31,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "editada",
     "textos_anteriores",
     "apagada",
+    "texto_cortado",  # the text passed 64 KiB and was stored cut (WhatsApp has all of it)
     "reacoes",
     "ack",
     "id",
@@ -65,6 +66,7 @@ def csv_row(message: Mapping[str, Any]) -> dict[str, Any]:
         "editada": "sim" if edits else "não",
         "textos_anteriores": " | ".join(edits),
         "apagada": "sim" if message.get("revoked") else "não",
+        "texto_cortado": "sim" if message.get("truncated") else "não",
         "reacoes": " ".join(reactions),
         "ack": message.get("ack", ""),
         "id": message.get("id", ""),
