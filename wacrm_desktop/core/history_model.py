@@ -246,6 +246,11 @@ def join_messages(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+def earlier_texts(message: Mapping[str, Any]) -> list[str]:
+    """The texts an edited message had before (body, else caption), oldest first."""
+    return [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
+
+
 def timeline_key(message: Mapping[str, Any]) -> tuple[int, int, str]:
     """Sort key of a chat's timeline, oldest first.
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wacrm_desktop.core.history_model import earlier_texts
+
 CSV_COLUMNS: tuple[str, ...] = (
     "data_hora_utc",
     "t",
@@ -46,7 +48,7 @@ def _iso(t: Any) -> str:
 
 def csv_row(message: Mapping[str, Any]) -> dict[str, Any]:
     """One CSV row of a stored message view."""
-    edits = [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
+    edits = earlier_texts(message)
     reactions = [
         f"{r.get('emoji')} {r.get('sender')}"
         for r in message.get("reactions") or ()

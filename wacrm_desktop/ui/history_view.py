@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.history_model import earlier_texts
 from ..core.i18n import _
 from ..core.os_errors import describe_os_error
 from ..core.phone_format import display_phone
 from ..core.ports import SearchQuery
 from ..services.history import ErasureReport, HistoryService
-from .message_lines import earlier_texts, marks, sender, text_of
+from .message_lines import marks, sender, text_of
 from .tasks import TaskRunner
 from .timefmt import local_stamp
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.bridge_schema import MAX_TEXT_CHARS
+from ..core.history_model import earlier_texts
 from ..core.i18n import _
 
 
@@ -21,11 +22,6 @@ def sender(message: Mapping[str, Any]) -> str:
 def text_of(message: Mapping[str, Any]) -> str:
     """The current text (body, else caption), else the message kind in brackets."""
     return message.get("body") or message.get("caption") or f"[{message.get('type') or _('mídia')}]"
-
-
-def earlier_texts(message: Mapping[str, Any]) -> list[str]:
-    """The texts an edited message had before, oldest first."""
-    return [e.get("body") or e.get("caption") or "" for e in message.get("edits") or ()]
 
 
 def marks(message: Mapping[str, Any], *, edited: bool = True) -> list[str]:
