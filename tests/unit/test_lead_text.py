@@ -87,6 +87,12 @@ def test_a_long_message_is_cut_and_never_empties_the_transcript() -> None:
     assert len(tiny) <= 300 and "Mari: BBB" in tiny and "2 mensagem(ns)" in tiny
 
 
+def test_invisible_only_text_and_time_zone_note() -> None:
+    text = format_transcript([{"t": 1, "type": "chat", "body": "\u200b"}], contact_name="Mari")
+    assert text.splitlines()[1].endswith("Mari: [mensagem sem texto]")
+    assert "horário de Brasília" in text.splitlines()[0]
+
+
 def test_age_text() -> None:
     assert age_text(1000, 1030) == "atualizado agora"
     assert age_text(1000, 1000 + 7 * 60 + 5) == "atualizado há 7 min"

@@ -36,6 +36,7 @@ DEFAULT_QUICK_REPLIES: tuple[str, ...] = (
 # [UNCERTAIN] no documented size limit for an interaction's `descricao`; stay well below
 # anything a text column would refuse, and say that the transcript was cut.
 MAX_TRANSCRIPT_CHARS = 15_000
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 #: One message's text in a transcript: a long text (up to 64 KiB) is cut here, so it never
 #: pushes every other message out of the transcript.
 MAX_TRANSCRIPT_LINE_CHARS = 2_000
@@ -128,7 +129,10 @@ def format_transcript(
         if kind not in ("chat", "text"):
             caption = m.get("caption") or ""
             text = f"[{kind}] {caption}".strip()
-        text = " ".join(str(text).split()) or "[mensagem sem texto]"
+        # Invisible characters alone (a zero-width space) must not read as an empty line.
+        text = " ".join(str(text).split())
+        if not any(ch.isprintable() and not ch.isspace() and ch not in _INVISIBLE for ch in text):
+            text = "[mensagem sem texto]"
         cut = bool(m.get("truncated"))
         if len(text) > MAX_TRANSCRIPT_LINE_CHARS:
             text, cut = text[:MAX_TRANSCRIPT_LINE_CHARS].rstrip() + " […]", True
@@ -141,7 +145,8 @@ def format_transcript(
         if cut:
             text += " (texto cortado)"
         lines.append(f"{_when(m.get('t'))} {who}: {text}")
-    header = "Conversa registrada pelo WhatsApp (WACRM Desktop)"
+    # Times are Brasília's (the team's), whatever this computer's zone: say so.
+    header = "Conversa registrada pelo WhatsApp (WACRM Desktop; horário de Brasília)"
     note_room = 80  # the "N mensagens omitidas" note
     body = "\n".join(lines)
     dropped = 0

@@ -146,8 +146,12 @@ class NoteDialog(QDialog):
         return self.text.toPlainText().strip()
 
 
+_LINE_CHARS = 500  # a 64 KiB text in one list row helps nobody; the transcript cuts it too
+
+
 def _message_line(m: Mapping[str, Any]) -> str:
-    return one_line(m, local_stamp(m.get("t", 0)))
+    line = one_line(m, local_stamp(m.get("t", 0)))
+    return line if len(line) <= _LINE_CHARS else line[:_LINE_CHARS].rstrip() + " […]"
 
 
 class ConversationDialog(QDialog):
