@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -22,10 +22,9 @@ from wacrm_desktop.adapters.cvcrm import CvCrmClient
 from wacrm_desktop.services.crm_backoff import CrmBackoff
 from wacrm_desktop.services.crm_prefetch import LeadPrefetcher
 from wacrm_desktop.services.leads import LeadService
-from wacrm_desktop.simulators.cvcrm import CvCrmSimulator
+from wacrm_desktop.simulators.cvcrm import DEFAULT_EMAIL, DEFAULT_TOKEN, CvCrmSimulator
 
-EMAIL = "demo@wacrm.local"
-TOKEN = "demo-token"
+EMAIL, TOKEN = DEFAULT_EMAIL, DEFAULT_TOKEN  # the `server` fixture's (conftest.py)
 MARIANA = "5511990010001"
 CARLOS = "5511990010002"
 JOANA = "5521990010003"
@@ -55,19 +54,6 @@ class CountingClient:
     def search_leads(self, telefone: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         self.searches.append((self.clock.now, telefone))
         return self.client.search_leads(telefone=telefone, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CvCrmSimulator]:
-    with CvCrmSimulator(EMAIL, TOKEN) as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: CvCrmSimulator) -> Iterator[CvCrmSimulator]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.fixture

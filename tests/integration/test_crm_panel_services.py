@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ from wacrm_desktop.services.crm_catalog import CANCELLED_COLOR, START_COLOR, Crm
 from wacrm_desktop.services.crm_choices import DEFAULT_SECTIONS, LeadChoices, PanelLayout
 from wacrm_desktop.services.crm_prefetch import LeadPrefetcher
 from wacrm_desktop.services.leads import LeadService
-from wacrm_desktop.simulators.cvcrm import CvCrmSimulator, load_seed
+from wacrm_desktop.simulators.cvcrm import DEFAULT_EMAIL, DEFAULT_TOKEN, CvCrmSimulator, load_seed
 
-EMAIL = "demo@wacrm.local"
-TOKEN = "demo-token"
+EMAIL, TOKEN = DEFAULT_EMAIL, DEFAULT_TOKEN  # the `server` fixture's (conftest.py)
 T0 = 1_780_000_000.0
 MARIANA = "5511990010001"
 LUCAS = "5511990010004"  # on WhatsApp, no lead in CV CRM
@@ -51,19 +49,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CvCrmSimulator]:
-    with CvCrmSimulator(EMAIL, TOKEN) as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: CvCrmSimulator) -> Iterator[CvCrmSimulator]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.fixture

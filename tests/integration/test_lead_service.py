@@ -6,7 +6,7 @@ import copy
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -15,10 +15,9 @@ from wacrm_desktop.adapters.cvcrm import LEADS_PATH, CrmNotConfigured, CvCrmClie
 from wacrm_desktop.core.leads import Lead
 from wacrm_desktop.core.ports import Cache
 from wacrm_desktop.services.leads import LeadService
-from wacrm_desktop.simulators.cvcrm import CvCrmSimulator, load_seed
+from wacrm_desktop.simulators.cvcrm import DEFAULT_EMAIL, DEFAULT_TOKEN, CvCrmSimulator, load_seed
 
-EMAIL = "demo@wacrm.local"
-TOKEN = "demo-token"
+EMAIL, TOKEN = DEFAULT_EMAIL, DEFAULT_TOKEN  # the `server` fixture's (conftest.py)
 PREFIX = "wacrm:test:lead:"
 T0 = 1_780_000_000.0
 
@@ -78,19 +77,6 @@ def _memory_cache() -> Cache:
 
 
 CACHE_FACTORIES: dict[str, Callable[[], Cache]] = {"dict": DictCache, "memory": _memory_cache}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CvCrmSimulator]:
-    with CvCrmSimulator(EMAIL, TOKEN) as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: CvCrmSimulator) -> Iterator[CvCrmSimulator]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.fixture
